@@ -1,0 +1,46 @@
+#!/bin/bash
+# Configure (tinyconfig + fragments) and build the kernel out of tree.
+# Usage: ci/build.sh [debug]
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+flavour=${1:-base}
+frags=("$TOP/ci/config/base.config")
+[ "$flavour" = debug ] && frags+=("$TOP/ci/config/debug.config")
+[ -f "$LINUX/Makefile" ] || die "no kernel tree at $LINUX: run 'make linux'"
+"$TOP/rust-overlay/check.sh"
+
+BUILD="$BUILD-$flavour"
+KMAKE_ARGS=("${KMAKE_ARGS[@]/#O=*/O=$BUILD}")
+mkdir -p "$BUILD"
+
+# Regenerate .config only when a fragment or the tree's Kconfig changed.
+stamp=$(cat "${frags[@]}" | sha1sum | cut -c1-16)-$(git -C "$LINUX" rev-parse HEAD 2>/dev/null || echo nogit)
+if [ "$(cat "$BUILD/.config-stamp" 2>/dev/null)" != "$stamp" ]; then
+	note "configuring $BUILD (tinyconfig + ${frags[*]##*/})"
+	kmake tinyconfig >"$OUT/config.log" 2>&1 || { tail -20 "$OUT/config.log"; die "make tinyconfig failed"; }
+	"$LINUX/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "${frags[@]}" >>"$OUT/config.log" 2>&1
+	kmake olddefconfig >>"$OUT/config.log" 2>&1 || { tail -20 "$OUT/config.log"; die "make olddefconfig failed"; }
+	# Every option a fragment asks for must have survived olddefconfig.
+	bad=0
+	while IFS= read -r line; do
+		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+		opt=${line%%=*}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			grep -q "^$opt=" "$BUILD/.config" && { echo "config: $opt is set, fragment says n" >&2; bad=1; }
+		else
+			grep -qx "$line" "$BUILD/.config" || { echo "config: $line did not stick (dependency missing?)" >&2; bad=1; }
+		fi
+	done < <(cat "${frags[@]}")
+	[ $bad = 0 ] || die "the config fragments do not apply to this tree (see above; log: $OUT/config.log)"
+	echo "$stamp" >"$BUILD/.config-stamp"
+fi
+
+note "building $flavour kernel in $BUILD (log: $OUT/build-$flavour.log)"
+start=$(date +%s)
+if ! kmake bzImage >"$OUT/build-$flavour.log" 2>&1; then
+	grep -E 'error|Error' "$OUT/build-$flavour.log" | head -20 >&2
+	die "kernel build failed (log: $OUT/build-$flavour.log)"
+fi
+note "built $BUILD/arch/x86/boot/bzImage in $(($(date +%s) - start)) s"
