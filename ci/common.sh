@@ -41,6 +41,10 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 KMAKE_ARGS=(LLVM="$LLVM_SUFFIX" RUSTC="$RUSTC_BIN" RUSTDOC="$RUSTDOC_BIN"
 	BINDGEN="$CACHE/cargo/bin/bindgen" CC="ccache clang$LLVM_SUFFIX"
 	HOSTCC="clang$LLVM_SUFFIX" O="$BUILD" -j"$JOBS")
+# CLIPPY=1 lints the kernel's Rust with Debian's clippy, matching its rustc.
+if [ "${CLIPPY:-}" = 1 ]; then
+	KMAKE_ARGS+=(CLIPPY=1 CLIPPY_DRIVER="$CLIPPY_DRIVER_BIN")
+fi
 
 kmake() {
 	make -C "$LINUX" "${KMAKE_ARGS[@]}" "$@"

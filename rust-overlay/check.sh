@@ -24,6 +24,7 @@ sysroot=$("$RUSTC_BIN" --print sysroot)
 [ -f "$sysroot/lib/rustlib/src/rust/library/core/src/lib.rs" ] ||
 	fail "no Rust library source under $sysroot (package $RUST_SRC_PKG): $fix"
 [ -x "$RUSTDOC_BIN" ] || fail "$RUSTDOC_BIN missing: $fix"
+[ -x "$CLIPPY_DRIVER_BIN" ] || fail "$CLIPPY_DRIVER_BIN missing (package $CLIPPY_PKG): $fix"
 
 for t in clang ld.lld llvm-ar llvm-nm llvm-objcopy; do
 	command -v "$t$LLVM_SUFFIX" >/dev/null || fail "$t$LLVM_SUFFIX missing: $fix"

@@ -5,7 +5,7 @@
 # shellcheck source=../ci/common.sh
 . "$(dirname "$0")/../ci/common.sh"
 
-install_debian_packages "$RUSTC_PKG" "$RUST_SRC_PKG" cargo-web \
+install_debian_packages "$RUSTC_PKG" "$RUST_SRC_PKG" "$CLIPPY_PKG" cargo-web \
 	"clang$LLVM_SUFFIX" "lld$LLVM_SUFFIX" "llvm$LLVM_SUFFIX" "libclang$LLVM_SUFFIX-dev"
 
 if ! "$CACHE/cargo/bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then

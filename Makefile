@@ -1,0 +1,45 @@
+# Embryonic processes on pidfs: build, boot and test the patched kernel.
+# See README.md. Every target installs what it needs first (make deps).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help deps linux build run test baseline export check-series clean
+
+help:
+	@echo "make run           build the patched kernel, boot it under QEMU (TCG), show it working"
+	@echo "make test          host checks + debug kernel + KUnit + kselftests; ends with 'N passed, N failed'"
+	@echo "make linux         prepare linux/ (Debian base tree + patches/ applied with git am)"
+	@echo "make build         build the kernel (base config)"
+	@echo "make export        write the commits base..HEAD of linux/ to patches/"
+	@echo "make check-series  apply, build and checkpatch every patch in order"
+	@echo "make deps          install the toolchain and tools (idempotent)"
+
+deps:
+	@bash ci/deps.sh
+
+linux: deps
+	@bash ci/linux.sh
+
+build: linux
+	@bash ci/build.sh base
+
+run: build
+	@bash ci/run.sh
+
+test: linux
+	@bash ci/test.sh
+
+# Record which tests pass on the tree as it is (run it on the unpatched
+# base: 'make baseline' with an empty patches/ or with LINUX_DIR).
+baseline: linux
+	@RECORD_BASELINE=1 bash ci/test.sh
+
+export: deps
+	@bash ci/export.sh
+
+check-series: linux
+	@bash ci/check-series.sh
+
+clean:
+	rm -rf out

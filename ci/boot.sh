@@ -1,0 +1,33 @@
+#!/bin/bash
+# Boot the built kernel under QEMU (TCG, never KVM) with virtme-ng, the host
+# root shared read-only, and run a command in the guest. The serial console
+# (kernel log, KUnit KTAP, the command's output) goes to $OUT/serial-NAME.log.
+# Usage: ci/boot.sh FLAVOUR NAME TIMEOUT_S COMMAND...
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+flavour=$1 name=$2 limit=$3
+shift 3
+image="$BUILD-$flavour/arch/x86/boot/bzImage"
+[ -f "$image" ] || die "no kernel at $image: run 'make build'"
+log="$OUT/serial-$name.log"
+mkdir -p "$OUT/guest"
+
+note "booting $image under TCG (limit ${limit}s, log: $log)"
+start=$(date +%s)
+set +e
+# kunit output and any splat must reach the log; panic=-1 reboots (and so
+# ends QEMU) instead of hanging on a panic.
+timeout -k 15 "$limit" vng --run "$image" --disable-kvm --disable-microvm \
+	--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEM:-3G}" --verbose \
+	--rwdir "$OUT/guest" --append "panic=-1 oops=panic" \
+	--qemu-opts="-no-reboot ${QEMU_EXTRA:-}" \
+	--exec "$*" </dev/null >"$log" 2>&1
+rc=$?
+set -e
+note "guest ran for $(($(date +%s) - start))s"
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+	tail -30 "$log" >&2
+	die "the guest did not finish within ${limit}s (serial log: $log); raise BOOT_TIMEOUT or look for a hang above"
+fi
+exit 0

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Runs inside the guest (started by ci/boot.sh through virtme-ng).
+# Usage: run-tests.sh RESULTS_DIR KSELFTEST_DIR [TOOLS_TEST_CMD]
+#
+# KUnit has already run during boot; its KTAP is on the console. This runs
+# every kselftest in KSELFTEST_DIR/kselftest-list.txt with a timeout and
+# keeps each one's output and exit code in RESULTS_DIR/selftests/, then
+# asks kmemleak for a scan.
+set -u
+res=$1
+ksft=$2
+mkdir -p "$res/selftests"
+uname -r >"$res/uname"
+echo "guest: $(uname -r), $(nproc) CPUs"
+
+# The host root is shared read-only; tests write next to themselves.
+work=/tmp/kselftest
+rm -rf "$work"
+cp -a "$ksft" "$work"
+
+# Per-test timeout: the collection's settings file, at least 300 s under
+# TCG with the debug options.
+while IFS=: read -r coll test; do
+	[ -n "$coll" ] || continue
+	t=$(sed -n 's/^timeout=//p' "$work/$coll/settings" 2>/dev/null)
+	t=${t:-45}
+	[ "$t" -lt 300 ] && t=300
+	stem="${coll}__${test}"
+	start=$(date +%s)
+	(cd "$work/$coll" && timeout -k 10 "$t" "./$test") >"$res/selftests/$stem.tap" 2>&1 </dev/null
+	echo $? >"$res/selftests/$stem.rc"
+	echo "guest: $coll/$test rc=$(cat "$res/selftests/$stem.rc") $(($(date +%s) - start))s"
+done <"$work/kselftest-list.txt"
+
+if [ -n "${3:-}" ]; then
+	echo "guest: running $3"
+	bash -c "$3" >"$res/tools.log" 2>&1
+	echo $? >"$res/tools.rc"
+fi
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+
+# Leak check: two scans (kmemleak reports an object only once it has been
+# seen unreferenced twice), then report.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$res/kmemleak.txt"
+	if [ -s "$res/kmemleak.txt" ]; then
+		echo "kmemleak: $(grep -c '^unreferenced object' "$res/kmemleak.txt") unreferenced objects"
+		head -60 "$res/kmemleak.txt"
+	fi
+fi
+echo "guest: done"

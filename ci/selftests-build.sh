@@ -1,0 +1,26 @@
+#!/bin/bash
+# Build and install the kselftests the series is checked against: the base
+# tree's exec, pidfd and clone3 collections (they hold the series' own tests
+# too, in pidfd/). Installs into $KSFT (printed on stdout).
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+TARGETS=${KSFT_TARGETS:-"pidfd clone3 exec"}
+hdr="$BUILD-headers"
+KSFT="$BUILD-kselftest"
+
+note "installing UAPI headers into $hdr"
+make -C "$LINUX" O="$hdr" -s headers >"$OUT/headers.log" 2>&1 ||
+	{ tail -20 "$OUT/headers.log" >&2; die "make headers failed (log: $OUT/headers.log)"; }
+
+note "building kselftests ($TARGETS) (log: $OUT/kselftest-build.log)"
+rm -rf "$KSFT"
+# Built with the host's gcc against the tree's UAPI headers.
+if ! make -C "$LINUX/tools/testing/selftests" O="$BUILD-ksft-build" \
+	KHDR_INCLUDES="-isystem $hdr/usr/include" TARGETS="$TARGETS" \
+	-j"$JOBS" install INSTALL_PATH="$KSFT" >"$OUT/kselftest-build.log" 2>&1; then
+	grep -E 'error|Error' "$OUT/kselftest-build.log" | head -20 >&2
+	die "kselftest build failed (log: $OUT/kselftest-build.log)"
+fi
+[ -s "$KSFT/kselftest-list.txt" ] || die "no kselftest-list.txt in $KSFT"
+echo "$KSFT"

@@ -1,0 +1,53 @@
+#!/bin/bash
+# 'make test': host checks, the debug kernel build, one boot that runs KUnit
+# and every kselftest, then one summary line over all of it.
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+t0=$(date +%s)
+extra=()
+
+# 1. Host checks.
+note "host checks: shellcheck, cargo fmt/clippy/test of tools/"
+shellcheck -x "$TOP"/ci/*.sh "$TOP"/ci/guest/*.sh "$TOP"/rust-overlay/*.sh "$TOP/.ci/run" ||
+	die "shellcheck found problems in the ci scripts (above)"
+(cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
+(cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
+(cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
+cargo_log="$OUT/cargo-test.log"
+(cd "$TOP/tools" && cargo test -q 2>&1) | tee "$cargo_log" | grep -E '^test result|FAILED|panicked' || true
+read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
+	if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+	END { print p + 0, f + 0, s + 0 }' "$cargo_log")
+grep -q '^test result:' "$cargo_log" || f=$((f + 1))
+extra+=(--extra "cargo=$p,$f,$s")
+summary="$TOP/tools/target/release/ktap-summary"
+
+# 2. The tree, the debug kernel and the selftests.
+"$TOP/ci/linux.sh"
+"$TOP/ci/build.sh" debug
+ksft=$("$TOP/ci/selftests-build.sh")
+t_build=$(date +%s)
+
+# 3. One boot: KUnit at boot, then the selftests.
+rm -rf "$OUT/guest"
+mkdir -p "$OUT/guest"
+"$TOP/ci/boot.sh" debug test "${BOOT_TIMEOUT:-2400}" \
+	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft"
+t_boot=$(date +%s)
+
+# 4. Verdict.
+status=0
+"$TOP/ci/check-log.sh" "$OUT/serial-test.log" "$OUT/guest/kmemleak.txt" || status=1
+args=(--kunit "$OUT/serial-test.log" --selftests "$OUT/guest/selftests"
+	--known-fail "$TOP/ci/baseline/known-fail.txt" "${extra[@]}")
+if [ "${RECORD_BASELINE:-}" = 1 ]; then
+	args+=(--record "$TOP/ci/baseline/pass.txt")
+else
+	args+=(--baseline "$TOP/ci/baseline/pass.txt")
+fi
+echo
+echo "Timing: build $((t_build - t0))s, guest $((t_boot - t_build))s, total $(($(date +%s) - t0))s"
+"$summary" "${args[@]}" || status=1
+[ $status = 0 ] || echo "make test: FAILED (serial log: $OUT/serial-test.log, results: $OUT/guest/)"
+exit $status
