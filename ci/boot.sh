@@ -19,8 +19,8 @@ set +e
 # kunit output and any splat must reach the log; panic=-1 reboots (and so
 # ends QEMU) instead of hanging on a panic.
 timeout -k 15 "$limit" vng --run "$image" --disable-kvm --disable-microvm \
-	--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEM:-3G}" --verbose \
-	--rwdir "$OUT/guest" --append "panic=-1 oops=panic" \
+	--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEM:-1G}" --verbose \
+	--rwdir "$OUT/guest" --append "panic=-1 oops=panic ${BOOT_APPEND:-}" \
 	--qemu-opts="-no-reboot ${QEMU_EXTRA:-}" \
 	--exec "$*" </dev/null >"$log" 2>&1
 rc=$?

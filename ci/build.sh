@@ -7,6 +7,10 @@
 flavour=${1:-base}
 frags=("$TOP/ci/config/base.config")
 [ "$flavour" = debug ] && frags+=("$TOP/ci/config/debug.config")
+if [ "$flavour" = debug ] && [ "${KASAN:-}" = 1 ]; then
+	frags+=("$TOP/ci/config/kasan.config")
+	flavour=debug-kasan
+fi
 [ -f "$LINUX/Makefile" ] || die "no kernel tree at $LINUX: run 'make linux'"
 "$TOP/rust-overlay/check.sh"
 

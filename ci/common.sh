@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this
 # Common settings for the ci/ scripts. Sourced, never run.
 
 set -euo pipefail

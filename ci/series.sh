@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this
 # Helpers shared by ci/linux.sh and ci/export.sh. Sourced, never run.
 
 # The kernel git tree as a managed series lives in "$LINUX":

@@ -26,14 +26,16 @@ summary="$TOP/tools/target/release/ktap-summary"
 # 2. The tree, the debug kernel and the selftests.
 "$TOP/ci/linux.sh"
 "$TOP/ci/build.sh" debug
+flavour=debug
+[ "${KASAN:-}" = 1 ] && flavour=debug-kasan
 ksft=$("$TOP/ci/selftests-build.sh")
 t_build=$(date +%s)
 
 # 3. One boot: KUnit at boot, then the selftests.
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
-"$TOP/ci/boot.sh" debug test "${BOOT_TIMEOUT:-2400}" \
-	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft"
+BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
+	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt"
 t_boot=$(date +%s)
 
 # 4. Verdict.
