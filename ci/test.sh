@@ -51,5 +51,13 @@ fi
 echo
 echo "Timing: build $((t_build - t0))s, guest $((t_boot - t_build))s, total $(($(date +%s) - t0))s"
 "$summary" "${args[@]}" || status=1
+if [ "${RECORD_BASELINE:-}" = 1 ]; then
+	{
+		echo "# Tests that pass on the unpatched base tree (recorded by 'make baseline'"
+		echo "# on $(uname -m) with ci/config/base.config + debug.config). Each must"
+		echo "# pass with the series applied too."
+		cat "$TOP/ci/baseline/pass.txt"
+	} >"$OUT/pass.txt.new" && mv "$OUT/pass.txt.new" "$TOP/ci/baseline/pass.txt"
+fi
 [ $status = 0 ] || echo "make test: FAILED (serial log: $OUT/serial-test.log, results: $OUT/guest/)"
 exit $status
