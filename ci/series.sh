@@ -40,7 +40,7 @@ series_files() {
 key_of_patch() {
 	local f=$1 tmp id msg
 	tmp=$(mktemp -d)
-	git mailinfo -k "$tmp/msg" "$tmp/patch" <"$f" >"$tmp/info"
+	git mailinfo "$tmp/msg" "$tmp/patch" <"$f" >"$tmp/info"
 	id=$(git patch-id --stable <"$tmp/patch" | cut -d' ' -f1)
 	msg=$( { sed -n 's/^Subject: //p' "$tmp/info"; echo; cat "$tmp/msg"; } |
 		sed -e 's/[[:space:]]*$//' | git stripspace | sha1sum | cut -c1-16)
