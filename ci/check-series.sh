@@ -42,7 +42,7 @@ for f in "${files[@]}"; do
 		status=1
 		cp "$OUT/build-base.log" "$OUT/check-series-${b%%-*}.log"
 	fi
-	cp_out=$(cd "$wt" && ./scripts/checkpatch.pl --strict --terse --no-summary "$f" 2>&1)
+	cp_out=$(cd "$wt" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --terse --no-summary "$f" 2>&1)
 	e=$(printf '%s\n' "$cp_out" | grep -c ': ERROR:')
 	w=$(printf '%s\n' "$cp_out" | grep -c ': WARNING:')
 	c=$(printf '%s\n' "$cp_out" | grep -c ': CHECK:')

@@ -13,7 +13,7 @@ APT_PKGS=(
 	# selftests (clone3 and pidfd need libcap; exec needs a static libc)
 	libcap-dev libc6-dev
 	# host checks and documentation
-	shellcheck groff-base
+	shellcheck groff-base python3-ply python3-git
 )
 
 install_debian_packages "${APT_PKGS[@]}"
