@@ -10,7 +10,7 @@ help:
 	@echo "make run           build the patched kernel, boot it under QEMU (TCG), show it working"
 	@echo "make test          host checks + debug kernel + KUnit + kselftests; ends with 'N passed, N failed'"
 	@echo "make linux         prepare linux/ (Debian base tree + patches/ applied with git am)"
-	@echo "make build         build the kernel (base config)"
+	@echo "make build         build the kernel (the debug config make test uses)"
 	@echo "make export        write the commits base..HEAD of linux/ to patches/"
 	@echo "make check-series  apply, build and checkpatch every patch in order"
 	@echo "make deps          install the toolchain and tools (idempotent)"
@@ -22,7 +22,7 @@ linux: deps
 	@bash ci/linux.sh
 
 build: linux
-	@bash ci/build.sh base
+	@bash ci/build.sh debug
 
 run: build
 	@bash ci/run.sh

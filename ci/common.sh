@@ -20,8 +20,12 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 export CCACHE_BASEDIR=/
 export CCACHE_NOHASHDIR=true
 
-export CARGO_HOME_BINDGEN="$CACHE/cargo"
+# bindgen and virtme-ng from the cache; cargo, rustfmt and clippy for tools/
+# from rustup when the machine has it, else Debian's cargo-web/rustfmt-web.
 export PATH="$CACHE/cargo/bin:$CACHE/venv/bin:$PATH"
+if [ -d "$HOME/.cargo/bin" ]; then
+	case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) PATH="$HOME/.cargo/bin:$PATH" ;; esac
+fi
 
 # The kernel tree. LINUX_DIR overrides it with a user's own tree.
 if [ -n "${LINUX_DIR:-}" ]; then

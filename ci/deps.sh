@@ -14,6 +14,8 @@ APT_PKGS=(
 	libcap-dev libc6-dev
 	# host checks and documentation
 	shellcheck groff-base python3-ply python3-git
+	# host checks of tools/ where rustup is absent
+	cargo-web rust-web-clippy rustfmt-web
 )
 
 install_debian_packages "${APT_PKGS[@]}"

@@ -6,7 +6,7 @@
 (cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
-"$TOP/ci/boot.sh" base run "${BOOT_TIMEOUT:-600}" "$TOP/ci/guest/demo.sh" "$OUT/guest"
+"$TOP/ci/boot.sh" debug run "${BOOT_TIMEOUT:-600}" "$TOP/ci/guest/demo.sh" "$OUT/guest"
 log="$OUT/serial-run.log"
 sed -n 's/^demo: //p' "$log"
 echo

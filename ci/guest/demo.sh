@@ -2,22 +2,65 @@
 # Runs inside the guest for 'make run': shows the kernel and the feature.
 echo "demo: kernel $(uname -r) on $(nproc) CPUs, init is $(cat /proc/1/comm)"
 python3 - <<'PY'
-import errno, os
+import ctypes, errno, os
 
-PIDFD_EMPTY = os.O_CREAT  # include/uapi/linux/pidfd.h
+libc = ctypes.CDLL(None, use_errno=True)
+NR_pidfd_config, NR_pidfd_start = 473, 474
+PIDFD_EMPTY = os.O_CREAT
+SET_FLAG, SET_STRING, SET_BINARY, SET_PATH, SET_PATH_EMPTY, SET_FD = range(6)
+
+class StartArgs(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("pid", ctypes.c_uint64)]
+
+def config(fd, cmd, key, value, aux):
+    if libc.syscall(NR_pidfd_config, fd, cmd, key, value, aux) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+def start(fd):
+    args = StartArgs()
+    if libc.syscall(NR_pidfd_start, fd, ctypes.byref(args), ctypes.sizeof(args)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return args.pid
+
+def log(fd):
+    try:
+        return os.read(fd, 4096).decode()
+    except OSError:
+        return ""
+
 try:
     fd = os.pidfd_open(0, PIDFD_EMPTY)
 except OSError as e:
     print(f"demo: pidfd_open(0, PIDFD_EMPTY) failed: {errno.errorcode[e.errno]}")
     raise SystemExit(0)
 info = dict(l.split(":", 1) for l in open(f"/proc/self/fdinfo/{fd}").read().splitlines())
-pid = int(info["Embryo"])
-print(f"demo: pidfd_open(0, PIDFD_EMPTY) = fd {fd}: an embryo holding pid {pid}")
-print(f"demo:   fdinfo Pid:{info['Pid'].strip()}  Embryo:{info['Embryo'].strip()}")
-try:
-    os.kill(pid, 0)
-except ProcessLookupError:
-    print(f"demo:   kill({pid}, 0) -> ESRCH: no process exists yet")
+print(f"demo: pidfd_open(0, PIDFD_EMPTY) = fd {fd}, an embryo holding pid {info['Embryo'].strip()}")
+
+r, w = os.pipe()
+argv = b"echo\0hello from a process that was never forked\0"
+config(fd, SET_STRING, b"path", b"/bin/echo", 0)
+config(fd, SET_BINARY, b"argv", argv, len(argv))
+config(fd, SET_FD, b"fd:1", None, w)
+pid = start(fd)
+os.close(w)
+print(f"demo: pidfd_start() = 0: pid {pid}, fd {fd} is now its pidfd")
+print(f"demo:   the child wrote: {os.read(r, 4096).decode().strip()!r}")
+st = os.waitid(os.P_PIDFD, fd, os.WEXITED)
+print(f"demo:   waitid(P_PIDFD) -> exit status {st.si_status}")
 os.close(fd)
-print("demo:   closed: the pid is free again")
+
+fd = os.pidfd_open(0, PIDFD_EMPTY)
+config(fd, SET_STRING, b"path", b"/no/such/tool", 0)
+try:
+    start(fd)
+except OSError as e:
+    print(f"demo: a missing program: pidfd_start() failed with {errno.errorcode[e.errno]}, synchronously")
+    print(f"demo:   the log says: {log(fd)}")
+try:
+    config(fd, SET_FLAG, b"no-such-key", None, 0)
+except OSError as e:
+    print(f"demo: an unknown key: {errno.errorcode[e.errno]}; log: {log(fd)}")
+os.close(fd)
 PY
