@@ -28,7 +28,7 @@ if [ "$(cat "$BUILD/.config-stamp" 2>/dev/null)" != "$stamp" ]; then
 	# Every option a fragment asks for must have survived olddefconfig,
 	# except those this tree does not define (the series adds some, and
 	# check-series builds the patches before them).
-	known=$(find "$LINUX" -name 'Kconfig*' -not -path '*/tools/*' -print0 |
+	known=$(find "$LINUX/" -name 'Kconfig*' -not -path '*/tools/*' -print0 |
 		xargs -0 sed -n 's/^[[:space:]]*\(menu\)\?config[[:space:]]\+\([A-Z0-9_]\+\).*/\2/p' | sort -u)
 	bad=0
 	while IFS= read -r line; do

@@ -36,8 +36,13 @@ else
 	LINUX_MANAGED=1
 fi
 
-# The out-of-tree build directory, one per source tree.
-tree_id=$(printf '%s' "$LINUX" | sha1sum | cut -c1-10)
+# The out-of-tree build directory, one per source tree. In CI the tree is
+# the cached one whatever the clone's path, so its build stays warm too.
+tree_key=$LINUX
+if [ "$LINUX_MANAGED" = 1 ] && [ "${CI:-}" = true ]; then
+	tree_key="$CACHE/ci/linux"
+fi
+tree_id=$(printf '%s' "$tree_key" | sha1sum | cut -c1-10)
 BUILD=${KBUILD_OUTPUT_DIR:-$CACHE/build/$tree_id}
 
 JOBS=${JOBS:-$(($(nproc) + 1))}
