@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0
+//! spawnbench: what it costs to start a process and wait for it, by method and by the shape of
+//! the parent.
+//!
+//! Methods: `pidfd_start` (an embryo from `pidfd_open(0, PIDFD_EMPTY)`, its program set with
+//! `pidfd_config()`, started with `pidfd_start()` and waited for with `waitid(P_PIDFD)`),
+//! `fork+exec`, `vfork+exec` (a `clone(CLONE_VM | CLONE_VFORK)` child on its own stack, as
+//! libcs implement vfork-style spawning) and glibc's `posix_spawn`. Every method starts the same
+//! static no-op program with the same argv and an empty environment, and waits for it.
+//!
+//! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
+//! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
+//!
+//! Times come from `CLOCK_MONOTONIC`. Under QEMU with `-icount shift=0,sleep=off` that clock
+//! counts guest instructions (one nanosecond per instruction), so the numbers are instruction
+//! counts and repeat to within a fraction of a percent; otherwise they are wall time.
+
+use std::{
+    ffi::{CStr, CString},
+    fmt::Write as _,
+    io, process, ptr,
+    sync::{Arc, Barrier},
+    thread,
+};
+
+/// The no-op child, assembled by build.rs.
+static NOOP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/noop"));
+
+// The series' UAPI (include/uapi/linux/pidfd.h) and its x86-64 syscall numbers.
+const SYS_PIDFD_OPEN: libc::c_long = 434;
+const SYS_PIDFD_CONFIG: libc::c_long = 473;
+const SYS_PIDFD_START: libc::c_long = 474;
+const PIDFD_EMPTY: libc::c_uint = libc::O_CREAT as libc::c_uint;
+const PIDFD_CONFIG_SET_STRING: libc::c_uint = 1;
+const P_PIDFD: libc::idtype_t = 3;
+
+/// `struct pidfd_start_args`, version 0.
+#[repr(C)]
+#[derive(Default)]
+struct PidfdStartArgs {
+    flags: u64,
+    pid: u64,
+}
+
+/// How the child is started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    PidfdStart,
+    Vfork,
+    PosixSpawn,
+    Fork,
+}
+
+impl Method {
+    const ALL: [Method; 4] = [
+        Method::PidfdStart,
+        Method::Vfork,
+        Method::PosixSpawn,
+        Method::Fork,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Method::PidfdStart => "pidfd_start",
+            Method::Vfork => "vfork+exec",
+            Method::PosixSpawn => "posix_spawn",
+            Method::Fork => "fork+exec",
+        }
+    }
+}
+
+/// What the parent looks like while it starts children.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    Tiny,
+    OneGiB,
+    Fds,
+    Threads,
+}
+
+impl Parent {
+    const ALL: [Parent; 4] = [Parent::Tiny, Parent::OneGiB, Parent::Fds, Parent::Threads];
+
+    fn name(self) -> &'static str {
+        match self {
+            Parent::Tiny => "tiny",
+            Parent::OneGiB => "1g",
+            Parent::Fds => "fds",
+            Parent::Threads => "threads",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Parent::Tiny => "tiny parent",
+            Parent::OneGiB => "1 GiB touched",
+            Parent::Fds => "10,000 open fds",
+            Parent::Threads => "64 threads",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// Everything a start needs, prepared once so that no method pays for it.
+struct Child {
+    path: CString,
+    argv: [*const libc::c_char; 2],
+    envp: [*const libc::c_char; 1],
+    /// The stack of the vfork-style child.
+    stack: Vec<u8>,
+}
+
+fn last_error(what: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// Waits for `pid` and checks that it exited 0.
+fn wait_pid(pid: libc::pid_t) -> io::Result<()> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid place for the status.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+        return Err(last_error("waitpid"));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(io::Error::other(format!("child status {status:#x}")));
+    }
+    Ok(())
+}
+
+/// The vfork-style child: exec, or exit 127.
+extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `Child` the parent passed to clone(); the parent is suspended
+    // (CLONE_VFORK) and does not touch it until we exec or exit.
+    let child = unsafe { &*arg.cast::<Child>() };
+    // SAFETY: The path and the arrays are NUL-terminated and live in `child`.
+    unsafe {
+        libc::execve(
+            child.path.as_ptr(),
+            child.argv.as_ptr(),
+            child.envp.as_ptr(),
+        )
+    };
+    // SAFETY: _exit() is always safe to call.
+    unsafe { libc::_exit(127) }
+}
+
+impl Child {
+    fn new(path: CString) -> Self {
+        let mut child = Child {
+            path,
+            argv: [ptr::null(); 2],
+            envp: [ptr::null()],
+            stack: vec![0; 64 * 1024],
+        };
+        child.argv[0] = child.path.as_ptr();
+        child
+    }
+
+    /// Starts the child once with `method` and waits for it.
+    fn run(&mut self, method: Method) -> io::Result<()> {
+        match method {
+            Method::PidfdStart => self.pidfd_start(),
+            Method::Vfork => {
+                // The stack grows down from the end of the buffer, 16-byte aligned.
+                let top = self.stack.as_mut_ptr_range().end as usize & !15;
+                let me: *mut Child = self;
+                // SAFETY: `vfork_child` runs on its own stack until it execs or exits, and the
+                // caller is suspended until then (CLONE_VFORK), so `self` is not used meanwhile.
+                let pid = unsafe {
+                    libc::clone(
+                        vfork_child,
+                        top as *mut libc::c_void,
+                        libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                        me.cast(),
+                    )
+                };
+                if pid < 0 {
+                    return Err(last_error("clone"));
+                }
+                wait_pid(pid)
+            }
+            Method::PosixSpawn => {
+                let mut pid = 0;
+                // SAFETY: All pointers are valid and NUL-terminated; NULL file actions and
+                // attributes mean none.
+                let ret = unsafe {
+                    libc::posix_spawn(
+                        &mut pid,
+                        self.path.as_ptr(),
+                        ptr::null(),
+                        ptr::null(),
+                        self.argv.as_ptr().cast(),
+                        self.envp.as_ptr().cast(),
+                    )
+                };
+                if ret != 0 {
+                    return Err(io::Error::from_raw_os_error(ret));
+                }
+                wait_pid(pid)
+            }
+            Method::Fork => {
+                // SAFETY: The child only calls execve() and _exit(), which are
+                // async-signal-safe, so forking a multi-threaded parent is fine.
+                let pid = unsafe { libc::fork() };
+                if pid < 0 {
+                    return Err(last_error("fork"));
+                }
+                if pid == 0 {
+                    // SAFETY: As in `vfork_child`.
+                    unsafe {
+                        libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr());
+                        libc::_exit(127)
+                    }
+                }
+                wait_pid(pid)
+            }
+        }
+    }
+
+    fn pidfd_start(&self) -> io::Result<()> {
+        // SAFETY: pidfd_open() takes two integers.
+        let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
+        if fd < 0 {
+            return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
+        }
+        let result = (|| {
+            // SAFETY: The key and the value are NUL-terminated strings.
+            let ret = unsafe {
+                libc::syscall(
+                    SYS_PIDFD_CONFIG,
+                    fd,
+                    PIDFD_CONFIG_SET_STRING,
+                    c"path".as_ptr(),
+                    self.path.as_ptr(),
+                    0,
+                )
+            };
+            if ret < 0 {
+                return Err(last_error("pidfd_config(path)"));
+            }
+            let mut args = PidfdStartArgs::default();
+            // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
+            let ret = unsafe {
+                libc::syscall(
+                    SYS_PIDFD_START,
+                    fd,
+                    &mut args as *mut PidfdStartArgs,
+                    core::mem::size_of::<PidfdStartArgs>(),
+                )
+            };
+            if ret < 0 {
+                return Err(last_error("pidfd_start"));
+            }
+            // SAFETY: An all-zero siginfo_t is valid.
+            let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+            // SAFETY: `info` is a valid place for the result.
+            if unsafe { libc::waitid(P_PIDFD, fd as libc::id_t, &mut info, libc::WEXITED) } < 0 {
+                return Err(last_error("waitid(P_PIDFD)"));
+            }
+            // SAFETY: waitid() filled in a SIGCHLD siginfo.
+            let status = unsafe { info.si_status() };
+            if info.si_code != libc::CLD_EXITED || status != 0 {
+                return Err(io::Error::other(format!(
+                    "child code {} status {status}",
+                    info.si_code
+                )));
+            }
+            Ok(())
+        })();
+        // SAFETY: `fd` is ours.
+        unsafe { libc::close(fd) };
+        result
+    }
+}
+
+/// Whether this kernel has the series' syscalls: they fail on a bad fd for the fd's sake.
+fn pidfd_start_supported() -> bool {
+    // SAFETY: A call on fd -1 reads nothing.
+    let ret =
+        unsafe { libc::syscall(SYS_PIDFD_CONFIG, -1, 0, c"x".as_ptr(), ptr::null::<u8>(), 0) };
+    ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+}
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid place for the time.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Order statistics of per-spawn costs, in ns (instructions under icount).
+struct Stats {
+    median: f64,
+    p25: f64,
+    p75: f64,
+    min: f64,
+    max: f64,
+}
+
+/// The p-th percentile of sorted data, by linear interpolation.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let pos = p * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+impl Stats {
+    fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        Stats {
+            median: percentile(&samples, 0.5),
+            p25: percentile(&samples, 0.25),
+            p75: percentile(&samples, 0.75),
+            min: samples[0],
+            max: samples[samples.len() - 1],
+        }
+    }
+}
+
+/// Runs `batches` batches of `per_batch` starts; one sample per batch: its mean cost per start.
+fn measure(
+    child: &mut Child,
+    method: Method,
+    batches: usize,
+    per_batch: usize,
+) -> io::Result<Stats> {
+    for _ in 0..per_batch.min(5) {
+        child.run(method)?;
+    }
+    let mut samples = Vec::with_capacity(batches);
+    for _ in 0..batches {
+        let t0 = now_ns();
+        for _ in 0..per_batch {
+            child.run(method)?;
+        }
+        samples.push((now_ns() - t0) as f64 / per_batch as f64);
+    }
+    Ok(Stats::of(samples))
+}
+
+/// What keeps a parent shape alive while it is measured.
+enum Shape {
+    None,
+    Memory(*mut libc::c_void, usize),
+    Fds(Vec<libc::c_int>),
+    Threads(Vec<thread::JoinHandle<()>>, Arc<Barrier>),
+}
+
+fn make_parent(parent: Parent) -> io::Result<Shape> {
+    Ok(match parent {
+        Parent::Tiny => Shape::None,
+        Parent::OneGiB => {
+            let len = 1usize << 30;
+            // SAFETY: A new private anonymous mapping; no existing memory is affected.
+            let p = unsafe {
+                libc::mmap(
+                    ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(last_error("mmap 1 GiB"));
+            }
+            // Touch every page so that it is really mapped.
+            let page = 4096;
+            for off in (0..len).step_by(page) {
+                // SAFETY: `off` is within the mapping, which is writable.
+                unsafe { p.cast::<u8>().add(off).write_volatile(1) };
+            }
+            Shape::Memory(p, len)
+        }
+        Parent::Fds => {
+            let want: libc::rlim_t = 20_000;
+            let lim = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: want,
+            };
+            // SAFETY: `lim` is a valid rlimit.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+                return Err(last_error("setrlimit(RLIMIT_NOFILE)"));
+            }
+            let mut fds = Vec::with_capacity(10_000);
+            for _ in 0..10_000 {
+                // SAFETY: The path is NUL-terminated.
+                let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
+                if fd < 0 {
+                    return Err(last_error("open /dev/null"));
+                }
+                fds.push(fd);
+            }
+            Shape::Fds(fds)
+        }
+        Parent::Threads => {
+            let barrier = Arc::new(Barrier::new(65));
+            let threads = (0..64)
+                .map(|_| {
+                    let b = barrier.clone();
+                    thread::spawn(move || {
+                        b.wait();
+                    })
+                })
+                .collect();
+            Shape::Threads(threads, barrier)
+        }
+    })
+}
+
+fn drop_parent(shape: Shape) {
+    match shape {
+        Shape::None => {}
+        Shape::Memory(p, len) => {
+            // SAFETY: The mapping is ours and no longer used.
+            unsafe { libc::munmap(p, len) };
+        }
+        Shape::Fds(fds) => {
+            for fd in fds {
+                // SAFETY: The descriptor is ours.
+                unsafe { libc::close(fd) };
+            }
+        }
+        Shape::Threads(threads, barrier) => {
+            barrier.wait();
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+struct Options {
+    parents: Vec<Parent>,
+    methods: Vec<Method>,
+    batches: usize,
+    per_batch: usize,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
+         posix_spawn,fork+exec] [--batches N] [--per-batch N]"
+    );
+    process::exit(2)
+}
+
+fn parse_args() -> Options {
+    let mut opts = Options {
+        parents: Parent::ALL.to_vec(),
+        methods: Method::ALL.to_vec(),
+        batches: 15,
+        per_batch: 20,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--parents" => {
+                opts.parents = value
+                    .split(',')
+                    .map(|s| Parent::parse(s).unwrap_or_else(|| usage()))
+                    .collect()
+            }
+            "--methods" => {
+                opts.methods = value
+                    .split(',')
+                    .map(|s| {
+                        Method::ALL
+                            .into_iter()
+                            .find(|m| m.name() == s)
+                            .unwrap_or_else(|| usage())
+                    })
+                    .collect()
+            }
+            "--batches" => {
+                opts.batches = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--per-batch" => {
+                opts.per_batch = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            _ => usage(),
+        }
+    }
+    opts
+}
+
+/// Writes the no-op child to a fresh file and returns its path.
+fn install_noop() -> io::Result<CString> {
+    let path = format!("/tmp/spawnbench-noop-{}", process::id());
+    std::fs::write(&path, NOOP)?;
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(CString::new(path).expect("no NUL in the path"))
+}
+
+fn main() {
+    let opts = parse_args();
+    let path = install_noop().unwrap_or_else(|e| {
+        eprintln!("spawnbench: cannot write the no-op child: {e}");
+        process::exit(1)
+    });
+    let path_str = path.to_str().expect("ASCII path").to_owned();
+    let mut child = Child::new(path);
+    let have_pidfd = pidfd_start_supported();
+
+    let mut uts: libc::utsname =
+        // SAFETY: An all-zero utsname is valid.
+        unsafe { core::mem::zeroed() };
+    // SAFETY: `uts` is a valid place for the result.
+    unsafe { libc::uname(&mut uts) };
+    // SAFETY: uname() NUL-terminates the fields.
+    let release = unsafe { CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy();
+    println!(
+        "# spawnbench: kernel {release}, {} CPUs, clock CLOCK_MONOTONIC, {} batches x {} starts, \
+         one sample per batch (mean per start+wait)",
+        thread::available_parallelism().map_or(0, |n| n.get()),
+        opts.batches,
+        opts.per_batch
+    );
+    println!("# unit: ns per start+wait (guest instructions under -icount shift=0,sleep=off)");
+    println!(
+        "{:<16} {:<12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "parent", "method", "median", "p25", "p75", "min", "max"
+    );
+
+    let mut results: Vec<(Parent, Method, f64)> = Vec::new();
+    let mut failed = false;
+    for &parent in &opts.parents {
+        let shape = match make_parent(parent) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "spawnbench: cannot build the {} parent: {e}",
+                    parent.describe()
+                );
+                failed = true;
+                continue;
+            }
+        };
+        for &method in &opts.methods {
+            if method == Method::PidfdStart && !have_pidfd {
+                println!(
+                    "{:<16} {:<12} {:>12}",
+                    parent.describe(),
+                    method.name(),
+                    "ENOSYS"
+                );
+                continue;
+            }
+            // fork of a 1 GiB parent is three orders of magnitude slower: fewer starts per batch.
+            let per_batch = if method == Method::Fork && parent == Parent::OneGiB {
+                (opts.per_batch / 10).max(1)
+            } else {
+                opts.per_batch
+            };
+            match measure(&mut child, method, opts.batches, per_batch) {
+                Ok(s) => {
+                    println!(
+                        "{:<16} {:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+                        parent.describe(),
+                        method.name(),
+                        s.median,
+                        s.p25,
+                        s.p75,
+                        s.min,
+                        s.max
+                    );
+                    results.push((parent, method, s.median));
+                }
+                Err(e) => {
+                    eprintln!(
+                        "spawnbench: {} with {}: {e}",
+                        method.name(),
+                        parent.describe()
+                    );
+                    failed = true;
+                }
+            }
+        }
+        drop_parent(shape);
+    }
+
+    let get = |p: Parent, m: Method| {
+        results
+            .iter()
+            .find(|(rp, rm, _)| *rp == p && *rm == m)
+            .map(|r| r.2)
+    };
+    let mut ratios = String::new();
+    if let Some(base) = get(Parent::Tiny, Method::PidfdStart) {
+        for &method in &opts.methods {
+            if method == Method::PidfdStart {
+                continue;
+            }
+            if let Some(other) = get(Parent::Tiny, method) {
+                let _ = writeln!(
+                    ratios,
+                    "ratio pidfd_start / {} (tiny parent): {:.3}",
+                    method.name(),
+                    base / other
+                );
+            }
+        }
+        for &parent in &opts.parents {
+            if parent == Parent::Tiny {
+                continue;
+            }
+            if let Some(v) = get(parent, Method::PidfdStart) {
+                let _ = writeln!(
+                    ratios,
+                    "ratio pidfd_start {} / tiny parent: {:.3}",
+                    parent.describe(),
+                    v / base
+                );
+            }
+        }
+    }
+    print!("{ratios}");
+    let _ = std::fs::remove_file(&path_str);
+    if failed {
+        process::exit(1);
+    }
+}
