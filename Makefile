@@ -4,13 +4,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps linux build run test baseline export check-series clean
+.PHONY: help deps linux build run test bench baseline export check-series clean
 
 help:
 	@echo "make run           build the patched kernel, boot it under QEMU (TCG), show it working"
 	@echo "make test          host checks + debug kernel + KUnit + kselftests; ends with 'N passed, N failed'"
 	@echo "make linux         prepare linux/ (Debian base tree + patches/ applied with git am)"
 	@echo "make build         build the kernel (the debug config make test uses)"
+	@echo "make bench         spawnbench in the guest (base config; instruction clock, then wall time)"
 	@echo "make export        write the commits base..HEAD of linux/ to patches/"
 	@echo "make check-series  apply, build and checkpatch every patch in order"
 	@echo "make deps          install the toolchain and tools (idempotent)"
@@ -29,6 +30,9 @@ run: build
 
 test: linux
 	@bash ci/test.sh
+
+bench: linux
+	@bash ci/bench.sh
 
 # Record which tests pass on the tree as it is (run it on the unpatched
 # base: 'make baseline' with an empty patches/ or with LINUX_DIR).
