@@ -5,8 +5,11 @@
 //! Methods: `pidfd_start` (an embryo from `pidfd_open(0, PIDFD_EMPTY)`, its program set with
 //! `pidfd_config()`, started with `pidfd_start()` and waited for with `waitid(P_PIDFD)`),
 //! `fork+exec`, `vfork+exec` (a `clone(CLONE_VM | CLONE_VFORK)` child on its own stack, as
-//! libcs implement vfork-style spawning) and glibc's `posix_spawn`. Every method starts the same
-//! static no-op program with the same argv and an empty environment, and waits for it.
+//! libcs implement vfork-style spawning), `vfork+pidfd` (the same with `CLONE_PIDFD`, waited for
+//! through the pidfd: what glibc's pidfd_spawn() does) and glibc's `posix_spawn`. Every method
+//! starts the same static no-op program with the same argv and an empty environment, and waits
+//! for it. `embryo-only` is not a start: it is `pidfd_open(0, PIDFD_EMPTY)` and `close()`, the
+//! fixed cost of the embryo object.
 //!
 //! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
 //! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
@@ -47,25 +50,36 @@ struct PidfdStartArgs {
 enum Method {
     PidfdStart,
     Vfork,
+    VforkPidfd,
     PosixSpawn,
     Fork,
+    /// Not a start: `pidfd_open(0, PIDFD_EMPTY)` and `close()`, the embryo's fixed cost.
+    EmbryoOnly,
 }
 
 impl Method {
-    const ALL: [Method; 4] = [
+    const ALL: [Method; 6] = [
         Method::PidfdStart,
         Method::Vfork,
+        Method::VforkPidfd,
         Method::PosixSpawn,
         Method::Fork,
+        Method::EmbryoOnly,
     ];
 
     fn name(self) -> &'static str {
         match self {
             Method::PidfdStart => "pidfd_start",
             Method::Vfork => "vfork+exec",
+            Method::VforkPidfd => "vfork+pidfd",
             Method::PosixSpawn => "posix_spawn",
             Method::Fork => "fork+exec",
+            Method::EmbryoOnly => "embryo-only",
         }
+    }
+
+    fn needs_pidfd_start(self) -> bool {
+        matches!(self, Method::PidfdStart | Method::EmbryoOnly)
     }
 }
 
@@ -131,6 +145,25 @@ fn wait_pid(pid: libc::pid_t) -> io::Result<()> {
     Ok(())
 }
 
+/// Waits for the process of `pidfd` and checks that it exited 0.
+fn wait_pidfd(pidfd: libc::c_int) -> io::Result<()> {
+    // SAFETY: An all-zero siginfo_t is valid.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `info` is a valid place for the result.
+    if unsafe { libc::waitid(P_PIDFD, pidfd as libc::id_t, &mut info, libc::WEXITED) } < 0 {
+        return Err(last_error("waitid(P_PIDFD)"));
+    }
+    // SAFETY: waitid() filled in a SIGCHLD siginfo.
+    let status = unsafe { info.si_status() };
+    if info.si_code != libc::CLD_EXITED || status != 0 {
+        return Err(io::Error::other(format!(
+            "child code {} status {status}",
+            info.si_code
+        )));
+    }
+    Ok(())
+}
+
 /// The vfork-style child: exec, or exit 127.
 extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `Child` the parent passed to clone(); the parent is suspended
@@ -164,24 +197,47 @@ impl Child {
     fn run(&mut self, method: Method) -> io::Result<()> {
         match method {
             Method::PidfdStart => self.pidfd_start(),
-            Method::Vfork => {
+            Method::Vfork | Method::VforkPidfd => {
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
                 let me: *mut Child = self;
+                let mut pidfd: libc::c_int = -1;
+                let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+                if method == Method::VforkPidfd {
+                    flags |= libc::CLONE_PIDFD;
+                }
                 // SAFETY: `vfork_child` runs on its own stack until it execs or exits, and the
                 // caller is suspended until then (CLONE_VFORK), so `self` is not used meanwhile.
+                // With CLONE_PIDFD the kernel stores the pidfd in `pidfd`.
                 let pid = unsafe {
                     libc::clone(
                         vfork_child,
                         top as *mut libc::c_void,
-                        libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                        flags,
                         me.cast(),
+                        &mut pidfd as *mut libc::c_int,
                     )
                 };
                 if pid < 0 {
                     return Err(last_error("clone"));
                 }
+                if method == Method::VforkPidfd {
+                    let ret = wait_pidfd(pidfd);
+                    // SAFETY: `pidfd` is ours.
+                    unsafe { libc::close(pidfd) };
+                    return ret;
+                }
                 wait_pid(pid)
+            }
+            Method::EmbryoOnly => {
+                // SAFETY: pidfd_open() takes two integers.
+                let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
+                if fd < 0 {
+                    return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
+                }
+                // SAFETY: `fd` is ours.
+                unsafe { libc::close(fd) };
+                Ok(())
             }
             Method::PosixSpawn => {
                 let mut pid = 0;
@@ -255,21 +311,7 @@ impl Child {
             if ret < 0 {
                 return Err(last_error("pidfd_start"));
             }
-            // SAFETY: An all-zero siginfo_t is valid.
-            let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
-            // SAFETY: `info` is a valid place for the result.
-            if unsafe { libc::waitid(P_PIDFD, fd as libc::id_t, &mut info, libc::WEXITED) } < 0 {
-                return Err(last_error("waitid(P_PIDFD)"));
-            }
-            // SAFETY: waitid() filled in a SIGCHLD siginfo.
-            let status = unsafe { info.si_status() };
-            if info.si_code != libc::CLD_EXITED || status != 0 {
-                return Err(io::Error::other(format!(
-                    "child code {} status {status}",
-                    info.si_code
-                )));
-            }
-            Ok(())
+            wait_pidfd(fd)
         })();
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
@@ -449,7 +491,7 @@ struct Options {
 fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
-         posix_spawn,fork+exec] [--batches N] [--per-batch N]"
+         vfork+pidfd,posix_spawn,fork+exec,embryo-only] [--batches N] [--per-batch N]"
     );
     process::exit(2)
 }
@@ -555,7 +597,7 @@ fn main() {
             }
         };
         for &method in &opts.methods {
-            if method == Method::PidfdStart && !have_pidfd {
+            if method.needs_pidfd_start() && !have_pidfd {
                 println!(
                     "{:<16} {:<12} {:>12}",
                     parent.describe(),
@@ -606,7 +648,7 @@ fn main() {
     let mut ratios = String::new();
     if let Some(base) = get(Parent::Tiny, Method::PidfdStart) {
         for &method in &opts.methods {
-            if method == Method::PidfdStart {
+            if method.needs_pidfd_start() {
                 continue;
             }
             if let Some(other) = get(Parent::Tiny, method) {
