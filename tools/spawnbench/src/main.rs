@@ -680,3 +680,62 @@ fn main() {
         process::exit(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(percentile(&v, 0.0), 1.0);
+        assert_eq!(percentile(&v, 1.0), 4.0);
+        assert_eq!(percentile(&v, 0.5), 2.5);
+        assert_eq!(percentile(&v, 0.25), 1.75);
+        assert_eq!(percentile(&[7.0], 0.5), 7.0);
+    }
+
+    #[test]
+    fn stats_sort_their_samples() {
+        let s = Stats::of(vec![5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!(s.median, 3.0);
+        assert_eq!(s.p25, 2.0);
+        assert_eq!(s.p75, 4.0);
+        assert_eq!(s.min, 1.0);
+        assert_eq!(s.max, 5.0);
+    }
+
+    #[test]
+    fn parents_and_methods_have_unique_names() {
+        for p in Parent::ALL {
+            assert!(Parent::parse(p.name()) == Some(p));
+        }
+        assert!(Parent::parse("huge").is_none());
+        let mut names: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Method::ALL.len());
+    }
+
+    #[test]
+    fn the_noop_child_is_a_static_elf() {
+        assert_eq!(&NOOP[..4], b"\x7fELF");
+        // ET_EXEC: linked static, no interpreter to load.
+        assert_eq!(u16::from_le_bytes([NOOP[16], NOOP[17]]), 2);
+    }
+
+    /// The real methods, on the host kernel: each starts the no-op child and sees it exit 0.
+    #[test]
+    fn methods_start_the_child() {
+        let mut child = Child::new(install_noop().expect("write the no-op child"));
+        for m in [
+            Method::Vfork,
+            Method::VforkPidfd,
+            Method::PosixSpawn,
+            Method::Fork,
+        ] {
+            child.run(m).unwrap_or_else(|e| panic!("{}: {e}", m.name()));
+        }
+        let _ = std::fs::remove_file(child.path.to_str().unwrap());
+    }
+}
