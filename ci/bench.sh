@@ -4,7 +4,9 @@
 # -icount shift=0,sleep=off, where the guest clock counts instructions and
 # runs repeat to 0.1 %, then under plain TCG for wall time (noisy).
 # Results: out/bench-icount.txt, out/bench-wall.txt.
-# SPAWNBENCH_ARGS passes options to spawnbench (see its --help).
+# SPAWNBENCH_ARGS passes options to spawnbench (see its --help);
+# BENCH_MODES=icount (or wall) runs one of the two boots; GUEST_CPUS and
+# GUEST_MEM size the guest (default 2 CPUs, 3G).
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
@@ -13,9 +15,10 @@
 (cd "$TOP/tools" && cargo build -q --release -p spawnbench) || die "tools/spawnbench does not build"
 bench="$TOP/tools/target/release/spawnbench"
 
-for mode in icount wall; do
+# shellcheck disable=SC2086 # a list of words
+for mode in ${BENCH_MODES:-icount wall}; do
 	extra=
-	[ $mode = icount ] && extra="-icount shift=0,sleep=off"
+	[ "$mode" = icount ] && extra="-icount shift=0,sleep=off"
 	rm -f "$OUT/guest/bench-$mode.txt"
 	GUEST_MEM=${GUEST_MEM:-3G} QEMU_EXTRA="$extra" "$TOP/ci/boot.sh" base "bench-$mode" "${BOOT_TIMEOUT:-3600}" \
 		"$bench ${SPAWNBENCH_ARGS:-} >$OUT/guest/bench-$mode.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode.txt"

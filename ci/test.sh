@@ -35,7 +35,8 @@ t_build=$(date +%s)
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
-	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt"
+	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
+	"$TOP/ci/baseline/durations.txt"
 t_boot=$(date +%s)
 
 # 4. Verdict.
