@@ -8,9 +8,13 @@ t0=$(date +%s)
 extra=()
 
 # 1. Host checks.
-note "host checks: shellcheck, cargo fmt/clippy/test of tools/"
+note "host checks: shellcheck, groff of the man pages, cargo fmt/clippy/test of tools/"
 shellcheck -x "$TOP"/ci/*.sh "$TOP"/ci/guest/*.sh "$TOP"/rust-overlay/*.sh "$TOP/.ci/run" ||
 	die "shellcheck found problems in the ci scripts (above)"
+for man in "$TOP"/Documentation/man/*.[0-9]; do
+	out=$(groff -man -ww -z "$man" 2>&1)
+	[ -z "$out" ] || die "groff -man -ww -z: $man: $out"
+done
 (cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
 (cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
 (cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
@@ -22,6 +26,12 @@ read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
 grep -q '^test result:' "$cargo_log" || f=$((f + 1))
 extra+=(--extra "cargo=$p,$f,$s")
 summary="$TOP/tools/target/release/ktap-summary"
+# The crate's integration tests run again in the guest, where they must use
+# the embryo syscalls (PIDFD_EMBRYO_REQUIRE=1) instead of the fallback.
+guest_tests=$(cd "$TOP/tools" && cargo test -p pidfd-embryo --test command --no-run 2>&1 |
+	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+[ -n "$guest_tests" ] || die "cannot build the pidfd-embryo tests for the guest"
+guest_tests="$TOP/tools/$guest_tests"
 
 # 2. The tree, the debug kernel and the selftests.
 "$TOP/ci/linux.sh"
@@ -36,12 +46,24 @@ rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
 	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
-	"$TOP/ci/baseline/durations.txt"
+	"$TOP/ci/baseline/durations.txt" \
+	"cd /tmp && PIDFD_EMBRYO_REQUIRE=1 $guest_tests --test-threads=1"
 t_boot=$(date +%s)
 
 # 4. Verdict.
 status=0
 "$TOP/ci/check-log.sh" "$OUT/serial-test.log" "$OUT/guest/kmemleak.txt" || status=1
+# The crate's tests in the guest: libtest's summary line, or one failure if
+# there is none.
+read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
+	if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+	END { print p + 0, f + 0, s + 0 }' "$OUT/guest/tools.log" 2>/dev/null)
+if ! grep -q '^test result:' "$OUT/guest/tools.log" 2>/dev/null || [ "$(cat "$OUT/guest/tools.rc" 2>/dev/null)" != 0 ]; then
+	echo "guest cargo tests failed (log: $OUT/guest/tools.log):"
+	tail -30 "$OUT/guest/tools.log" 2>/dev/null
+	[ "$f" -gt 0 ] || f=1
+fi
+extra+=(--extra "guest-cargo=$p,$f,$s")
 args=(--kunit "$OUT/serial-test.log" --selftests "$OUT/guest/selftests"
 	--known-fail "$TOP/ci/baseline/known-fail.txt" "${extra[@]}")
 if [ "${RECORD_BASELINE:-}" = 1 ]; then

@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Start processes through embryonic pidfds.
+//!
+//! A kernel with the embryonic-process series creates a process in three steps:
+//! `pidfd_open(0, PIDFD_EMPTY)` returns an *embryo*, `pidfd_config()` sets what the process is
+//! born with (program, arguments, environment, working directory, descriptors), and
+//! `pidfd_start()` creates it, execs the program and returns the exec error, if any. The child
+//! never copies the caller's memory or descriptor table, so its cost does not depend on how big
+//! the caller is.
+//!
+//! [`Command`] is a builder in the style of [`std::process::Command`] over those syscalls. On a
+//! kernel without them it starts the process with glibc's `posix_spawn()` instead, with the same
+//! result for everything the builder can express, and says so through [`Child::backend`] and
+//! [`Command::backend`]; it never changes what the child gets without saying so.
+//!
+//! [`sys`] has the raw syscalls.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use pidfd_embryo::{Command, Stdio};
+//!
+//! let mut child = Command::new("/bin/echo")
+//!     .arg("hello")
+//!     .stdout(Stdio::Null)
+//!     .spawn()?;
+//! let status = child.wait()?;
+//! assert_eq!(status.code(), Some(0));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod sys;
+
+use std::{
+    ffi::{CString, OsStr, OsString},
+    fs::File,
+    io,
+    os::{
+        fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
+        unix::ffi::OsStrExt,
+    },
+    path::{Path, PathBuf},
+    ptr,
+};
+
+/// How a [`Child`] was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Through `pidfd_open(PIDFD_EMPTY)`, `pidfd_config()` and `pidfd_start()`.
+    Embryo,
+    /// Through glibc's `posix_spawn()`, because the kernel lacks the embryo syscalls.
+    PosixSpawn,
+}
+
+/// What one of the child's standard descriptors is.
+#[derive(Debug)]
+pub enum Stdio {
+    /// The caller's own descriptor of the same number.
+    Inherit,
+    /// `/dev/null`, opened read-write.
+    Null,
+    /// A new pipe; the caller's end is in [`Child::stdin`], [`Child::stdout`] or
+    /// [`Child::stderr`].
+    Piped,
+    /// This descriptor's file.
+    Fd(OwnedFd),
+}
+
+/// The status of a child that has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    code: libc::c_int,
+    status: libc::c_int,
+}
+
+impl ExitStatus {
+    /// The exit code, if the child exited rather than being killed.
+    pub fn code(&self) -> Option<i32> {
+        (self.code == libc::CLD_EXITED).then_some(self.status)
+    }
+
+    /// The signal that killed the child, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        (self.code == libc::CLD_KILLED || self.code == libc::CLD_DUMPED).then_some(self.status)
+    }
+
+    /// Whether the child exited with code 0.
+    pub fn success(&self) -> bool {
+        self.code() == Some(0)
+    }
+}
+
+/// A process builder over the embryo syscalls.
+///
+/// Unlike [`std::process::Command`], descriptors other than 0, 1 and 2 are not inherited unless
+/// [`Command::inherit_fds`] asks for it, and the child gets exactly the descriptors set here.
+#[derive(Debug)]
+pub struct Command {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Option<Vec<OsString>>,
+    cwd: Option<PathBuf>,
+    stdio: [Option<Stdio>; 3],
+    fds: Vec<(u32, OwnedFd)>,
+    inherit_fds: bool,
+}
+
+/// A started process, which owns its pidfd.
+#[derive(Debug)]
+pub struct Child {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    backend: Backend,
+    /// The caller's end of a piped stdin.
+    pub stdin: Option<File>,
+    /// The caller's end of a piped stdout.
+    pub stdout: Option<File>,
+    /// The caller's end of a piped stderr.
+    pub stderr: Option<File>,
+}
+
+fn cstring(s: &OsStr) -> io::Result<CString> {
+    CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2() returned two new descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+impl Command {
+    /// A builder for `program`. A program without a `/` is looked up in `PATH` (of the
+    /// configured environment if set, else the caller's) when the child is started.
+    ///
+    /// ```
+    /// let cmd = pidfd_embryo::Command::new("true");
+    /// ```
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Self {
+        let program = program.as_ref().to_owned();
+        Command {
+            args: vec![program.clone()],
+            program,
+            env: None,
+            cwd: None,
+            stdio: [None, None, None],
+            fds: Vec::new(),
+            inherit_fds: false,
+        }
+    }
+
+    /// Adds an argument (argv[1] onwards).
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("ls").arg("-l");
+    /// ```
+    pub fn arg<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("ls").args(["-l", "/"]);
+    /// ```
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Sets argv[0], which is the program's name by default.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("/bin/busybox").arg0("sh");
+    /// ```
+    pub fn arg0<S: AsRef<OsStr>>(&mut self, arg0: S) -> &mut Self {
+        self.args[0] = arg0.as_ref().to_owned();
+        self
+    }
+
+    fn env_mut(&mut self) -> &mut Vec<OsString> {
+        self.env.get_or_insert_with(|| {
+            std::env::vars_os()
+                .map(|(k, v)| {
+                    let mut kv = k;
+                    kv.push("=");
+                    kv.push(v);
+                    kv
+                })
+                .collect()
+        })
+    }
+
+    /// Sets an environment variable. The environment starts as the caller's.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("env").env("LANG", "C");
+    /// ```
+    pub fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(&mut self, key: K, value: V) -> &mut Self {
+        let key = key.as_ref().as_bytes().to_vec();
+        let env = self.env_mut();
+        env.retain(|kv| !kv.as_bytes().starts_with(&[key.as_slice(), b"="].concat()));
+        let mut kv = OsString::from(OsStr::from_bytes(&key));
+        kv.push("=");
+        kv.push(value);
+        env.push(kv);
+        self
+    }
+
+    /// Removes an environment variable.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("env").env_remove("HOME");
+    /// ```
+    pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Self {
+        let prefix = [key.as_ref().as_bytes(), b"="].concat();
+        self.env_mut()
+            .retain(|kv| !kv.as_bytes().starts_with(&prefix));
+        self
+    }
+
+    /// Starts from an empty environment.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("env").env_clear();
+    /// ```
+    pub fn env_clear(&mut self) -> &mut Self {
+        self.env = Some(Vec::new());
+        self
+    }
+
+    /// Sets the child's working directory; the caller's by default.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("pwd").current_dir("/tmp");
+    /// ```
+    pub fn current_dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Sets the child's stdin (descriptor 0); inherited by default.
+    ///
+    /// ```
+    /// use pidfd_embryo::{Command, Stdio};
+    /// Command::new("cat").stdin(Stdio::Null);
+    /// ```
+    pub fn stdin(&mut self, s: Stdio) -> &mut Self {
+        self.stdio[0] = Some(s);
+        self
+    }
+
+    /// Sets the child's stdout (descriptor 1); inherited by default.
+    ///
+    /// ```
+    /// use pidfd_embryo::{Command, Stdio};
+    /// Command::new("echo").stdout(Stdio::Piped);
+    /// ```
+    pub fn stdout(&mut self, s: Stdio) -> &mut Self {
+        self.stdio[1] = Some(s);
+        self
+    }
+
+    /// Sets the child's stderr (descriptor 2); inherited by default.
+    ///
+    /// ```
+    /// use pidfd_embryo::{Command, Stdio};
+    /// Command::new("ls").stderr(Stdio::Null);
+    /// ```
+    pub fn stderr(&mut self, s: Stdio) -> &mut Self {
+        self.stdio[2] = Some(s);
+        self
+    }
+
+    /// Makes `file` the child's descriptor `child_fd` (3 or above; use the stdio methods for
+    /// 0 to 2).
+    ///
+    /// ```no_run
+    /// let log = std::fs::File::create("/tmp/log")?;
+    /// pidfd_embryo::Command::new("prog").fd(3, log.into());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fd(&mut self, child_fd: u32, file: OwnedFd) -> &mut Self {
+        self.fds.retain(|(n, _)| *n != child_fd);
+        self.fds.push((child_fd, file));
+        self
+    }
+
+    /// Also gives the child the caller's descriptors that are not close-on-exec, as
+    /// posix_spawn() does; off by default.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("prog").inherit_fds(true);
+    /// ```
+    pub fn inherit_fds(&mut self, on: bool) -> &mut Self {
+        self.inherit_fds = on;
+        self
+    }
+
+    /// How [`Command::spawn`] will start the child on this kernel.
+    ///
+    /// ```
+    /// let backend = pidfd_embryo::Command::backend();
+    /// ```
+    pub fn backend() -> Backend {
+        if sys::supported() {
+            Backend::Embryo
+        } else {
+            Backend::PosixSpawn
+        }
+    }
+
+    /// Resolves the program: as given if it has a `/`, else the first executable in `PATH`.
+    fn resolve(&self) -> io::Result<CString> {
+        let prog = self.program.as_bytes();
+        if prog.is_empty() {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        if prog.contains(&b'/') {
+            return cstring(&self.program);
+        }
+        let path_var = match &self.env {
+            Some(env) => env
+                .iter()
+                .find_map(|kv| kv.as_bytes().strip_prefix(b"PATH=").map(|v| v.to_vec())),
+            None => std::env::var_os("PATH").map(|v| v.as_bytes().to_vec()),
+        }
+        .unwrap_or_else(|| b"/usr/local/bin:/usr/bin:/bin".to_vec());
+        let mut err = libc::ENOENT;
+        for dir in path_var.split(|&b| b == b':') {
+            let dir = if dir.is_empty() { &b"."[..] } else { dir };
+            let mut cand = dir.to_vec();
+            cand.push(b'/');
+            cand.extend_from_slice(prog);
+            let c = CString::new(cand).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            // SAFETY: `c` is NUL-terminated.
+            if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+                return Ok(c);
+            }
+            let e = io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::ENOENT);
+            if e == libc::EACCES {
+                err = e;
+            }
+        }
+        Err(io::Error::from_raw_os_error(err))
+    }
+
+    /// Prepares the standard descriptors: the child's file for each, and the caller's pipe ends.
+    #[allow(clippy::type_complexity)]
+    fn take_stdio(&mut self) -> io::Result<(Vec<(u32, OwnedFd)>, [Option<File>; 3])> {
+        let mut child = Vec::new();
+        let mut parent: [Option<File>; 3] = [None, None, None];
+        for (n, slot) in self.stdio.iter_mut().enumerate() {
+            let fd = match slot.take().unwrap_or(Stdio::Inherit) {
+                Stdio::Inherit => {
+                    // SAFETY: Descriptor n is borrowed only to duplicate it.
+                    let b = unsafe { BorrowedFd::borrow_raw(n as RawFd) };
+                    match b.try_clone_to_owned() {
+                        Ok(fd) => fd,
+                        // The caller has no such descriptor: neither has the child.
+                        Err(e) if e.raw_os_error() == Some(libc::EBADF) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Stdio::Null => File::options()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null")?
+                    .into(),
+                Stdio::Piped => {
+                    let (r, w) = pipe()?;
+                    if n == 0 {
+                        parent[n] = Some(w.into());
+                        r
+                    } else {
+                        parent[n] = Some(r.into());
+                        w
+                    }
+                }
+                Stdio::Fd(fd) => fd,
+            };
+            child.push((n as u32, fd));
+        }
+        Ok((child, parent))
+    }
+
+    /// Starts the child and returns it; its exec error, if any, comes back here.
+    ///
+    /// ```no_run
+    /// let mut child = pidfd_embryo::Command::new("true").spawn()?;
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn(&mut self) -> io::Result<Child> {
+        let path = self.resolve()?;
+        let (mut fds, pipes) = self.take_stdio()?;
+        for (n, fd) in &self.fds {
+            fds.push((*n, fd.try_clone()?));
+        }
+        let argv = sys::pack(&self.args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())?;
+        let env: Vec<OsString> = match &self.env {
+            Some(e) => e.clone(),
+            None => self.env_mut().clone(),
+        };
+        let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
+        let [stdin, stdout, stderr] = pipes;
+
+        let (pid, pidfd, backend) = match sys::pidfd_open_empty(0) {
+            Ok(embryo) => {
+                let pid = self.start_embryo(embryo.as_fd(), &path, &argv, &envp, &fds)?;
+                (pid, embryo, Backend::Embryo)
+            }
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOSYS)
+                    || e.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                let pid = self.start_posix_spawn(&path, &argv, &envp, &fds)?;
+                // SAFETY: pidfd_open() takes a pid and flags and reads no memory.
+                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: A new descriptor that nothing else owns.
+                (
+                    pid,
+                    unsafe { OwnedFd::from_raw_fd(fd as RawFd) },
+                    Backend::PosixSpawn,
+                )
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Child {
+            pid,
+            pidfd,
+            backend,
+            stdin,
+            stdout,
+            stderr,
+        })
+    }
+
+    fn start_embryo(
+        &self,
+        embryo: BorrowedFd<'_>,
+        path: &CString,
+        argv: &[u8],
+        envp: &[u8],
+        fds: &[(u32, OwnedFd)],
+    ) -> io::Result<libc::pid_t> {
+        // Name the failing step from the embryo's log when the kernel left one.
+        let with_log = |e: io::Error| match sys::read_log(embryo) {
+            Ok(Some(msg)) => io::Error::new(e.kind(), format!("{e}: {}", msg.trim_end())),
+            _ => e,
+        };
+        sys::set_string(embryo, c"path", path).map_err(with_log)?;
+        sys::set_binary(embryo, c"argv", argv).map_err(with_log)?;
+        if !envp.is_empty() {
+            sys::set_binary(embryo, c"envp", envp).map_err(with_log)?;
+        }
+        if let Some(cwd) = &self.cwd {
+            let c = cstring(cwd.as_os_str())?;
+            sys::set_path(embryo, c"cwd", &c, None).map_err(with_log)?;
+        }
+        for (n, fd) in fds {
+            let key = CString::new(format!("fd:{n}")).expect("no NUL in a number");
+            sys::set_fd(embryo, &key, fd.as_fd()).map_err(with_log)?;
+        }
+        if self.inherit_fds {
+            sys::set_flag(embryo, c"inherit-fds").map_err(with_log)?;
+        }
+        let mut args = sys::StartArgs::default();
+        sys::pidfd_start(embryo, &mut args).map_err(with_log)?;
+        Ok(args.pid as libc::pid_t)
+    }
+
+    fn start_posix_spawn(
+        &self,
+        path: &CString,
+        argv: &[u8],
+        envp: &[u8],
+        fds: &[(u32, OwnedFd)],
+    ) -> io::Result<libc::pid_t> {
+        // The packed blobs again as NULL-terminated pointer arrays.
+        let ptrs = |blob: &[u8]| -> Vec<*mut libc::c_char> {
+            let mut v: Vec<*mut libc::c_char> = Vec::new();
+            let mut start = 0;
+            for (i, b) in blob.iter().enumerate() {
+                if *b == 0 {
+                    v.push(blob[start..].as_ptr().cast_mut().cast());
+                    start = i + 1;
+                }
+            }
+            v.push(ptr::null_mut());
+            v
+        };
+        let argv_p = ptrs(argv);
+        let envp_p = ptrs(envp);
+
+        // SAFETY: An all-zero posix_spawn_file_actions_t is what init overwrites.
+        let mut fa: libc::posix_spawn_file_actions_t = unsafe { core::mem::zeroed() };
+        // SAFETY: `fa` is valid storage.
+        unsafe { libc::posix_spawn_file_actions_init(&mut fa) };
+        let mut attr: libc::posix_spawnattr_t =
+            // SAFETY: An all-zero posix_spawnattr_t is what init overwrites.
+            unsafe { core::mem::zeroed() };
+        // SAFETY: `attr` is valid storage.
+        unsafe { libc::posix_spawnattr_init(&mut attr) };
+
+        let result = (|| {
+            let chk = |r: libc::c_int| {
+                if r == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::from_raw_os_error(r))
+                }
+            };
+            if let Some(cwd) = &self.cwd {
+                let c = cstring(cwd.as_os_str())?;
+                // SAFETY: `fa` was initialised; glibc copies the NUL-terminated path.
+                chk(unsafe { posix_spawn_file_actions_addchdir_np(&mut fa, c.as_ptr()) })?;
+            }
+            // Move every source above every target first, so that no dup2() overwrites a
+            // source that a later one still needs.
+            let above = fds
+                .iter()
+                .map(|(n, _)| *n)
+                .max()
+                .map_or(3, |m| m + 1)
+                .max(3);
+            let mut sources = Vec::with_capacity(fds.len());
+            for (n, fd) in fds {
+                // SAFETY: F_DUPFD_CLOEXEC duplicates a valid descriptor.
+                let high = unsafe {
+                    libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above as libc::c_int)
+                };
+                if high < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: A new descriptor that nothing else owns.
+                let high = unsafe { OwnedFd::from_raw_fd(high) };
+                // SAFETY: `fa` was initialised; both numbers are valid.
+                chk(unsafe {
+                    libc::posix_spawn_file_actions_adddup2(
+                        &mut fa,
+                        high.as_raw_fd(),
+                        *n as libc::c_int,
+                    )
+                })?;
+                sources.push(high);
+            }
+            // The numbers below 3 that the child must not have.
+            for n in 0..3u32 {
+                if !fds.iter().any(|(m, _)| *m == n) {
+                    // SAFETY: `fa` was initialised.
+                    chk(unsafe {
+                        libc::posix_spawn_file_actions_addclose(&mut fa, n as libc::c_int)
+                    })?;
+                }
+            }
+            if !self.inherit_fds {
+                // Like the embryo: only the descriptors given (glibc 2.34's closefrom action).
+                // SAFETY: `fa` was initialised.
+                chk(unsafe {
+                    posix_spawn_file_actions_addclosefrom_np(&mut fa, above as libc::c_int)
+                })?;
+            }
+            let mut pid = 0;
+            // SAFETY: All pointers are valid and NUL-terminated where required.
+            chk(unsafe {
+                libc::posix_spawn(
+                    &mut pid,
+                    path.as_ptr(),
+                    &fa,
+                    &attr,
+                    argv_p.as_ptr(),
+                    envp_p.as_ptr(),
+                )
+            })?;
+            drop(sources);
+            Ok(pid)
+        })();
+        // SAFETY: Both were initialised above.
+        unsafe {
+            libc::posix_spawn_file_actions_destroy(&mut fa);
+            libc::posix_spawnattr_destroy(&mut attr);
+        }
+        result
+    }
+}
+
+extern "C" {
+    fn posix_spawn_file_actions_addclosefrom_np(
+        fa: *mut libc::posix_spawn_file_actions_t,
+        from: libc::c_int,
+    ) -> libc::c_int;
+    fn posix_spawn_file_actions_addchdir_np(
+        fa: *mut libc::posix_spawn_file_actions_t,
+        path: *const libc::c_char,
+    ) -> libc::c_int;
+}
+
+impl Child {
+    /// The child's pid in the caller's pid namespace.
+    pub fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// How the child was started.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The child's pidfd, readable (POLLIN) once it has ended: usable with poll, epoll and
+    /// async runtimes.
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    fn waitid(&self, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
+        // SAFETY: An all-zero siginfo_t is valid.
+        let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+        loop {
+            // SAFETY: `info` is valid storage for the result.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PIDFD,
+                    self.pidfd.as_raw_fd() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | flags,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        // SAFETY: waitid() filled in a SIGCHLD siginfo (or left it zeroed with WNOHANG).
+        let pid = unsafe { info.si_pid() };
+        if pid == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ExitStatus {
+            code: info.si_code,
+            // SAFETY: As above.
+            status: unsafe { info.si_status() },
+        }))
+    }
+
+    /// Waits for the child to end and reaps it.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        self.waitid(0)?
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
+    }
+
+    /// Reaps the child if it has ended; `None` if it still runs.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.waitid(libc::WNOHANG)
+    }
+
+    /// Sends SIGKILL through the pidfd.
+    pub fn kill(&mut self) -> io::Result<()> {
+        // SAFETY: pidfd_send_signal() with a NULL siginfo reads no memory.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                libc::SIGKILL,
+                ptr::null::<u8>(),
+                0,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}

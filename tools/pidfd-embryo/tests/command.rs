@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The builder's behaviour, the same on both backends. On the host (no embryo syscalls) these
+//! exercise the posix_spawn fallback; in the guest of `make test`, with
+//! `PIDFD_EMBRYO_REQUIRE=1`, they must run on the embryo syscalls.
+
+use pidfd_embryo::{Backend, Command, Stdio};
+use std::io::{Read, Write};
+
+fn check_backend(b: Backend) {
+    if std::env::var_os("PIDFD_EMBRYO_REQUIRE").is_some() {
+        assert_eq!(b, Backend::Embryo, "PIDFD_EMBRYO_REQUIRE is set");
+    }
+}
+
+fn output(cmd: &mut Command) -> (String, i32) {
+    let mut child = cmd.stdout(Stdio::Piped).spawn().expect("spawn");
+    check_backend(child.backend());
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (out, status.code().expect("exited"))
+}
+
+#[test]
+fn exit_codes() {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "exit 7"]);
+    let mut child = c.spawn().unwrap();
+    check_backend(child.backend());
+    assert!(child.id() > 0);
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(7));
+    assert!(!st.success());
+}
+
+#[test]
+fn args_env_and_cwd() {
+    let (out, code) = output(
+        Command::new("sh")
+            .args([
+                "-c",
+                "printf '%s|%s|%s|%s' \"$0\" \"$1\" \"$FOO\" \"$(pwd)\"",
+                "zero",
+                "one two",
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("FOO", "bar")
+            .current_dir("/tmp"),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, "zero|one two|bar|/tmp");
+}
+
+#[test]
+fn env_remove_and_arg0() {
+    std::env::set_var("PIDFD_EMBRYO_TEST_VAR", "x");
+    let (out, _) = output(
+        Command::new("/bin/sh")
+            .arg0("custom")
+            .args([
+                "-c",
+                "printf '%s:%s' \"$0\" \"${PIDFD_EMBRYO_TEST_VAR-unset}\"",
+            ])
+            .env_remove("PIDFD_EMBRYO_TEST_VAR"),
+    );
+    assert_eq!(out, "custom:unset");
+}
+
+#[test]
+fn only_the_given_descriptors() {
+    let extra = std::fs::File::open("/dev/null").unwrap();
+    let (out, _) = output(
+        Command::new("/bin/sh")
+            .args(["-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '"])
+            .stdin(Stdio::Null)
+            .stderr(Stdio::Null)
+            .fd(5, std::fs::File::open("/dev/null").unwrap().into()),
+    );
+    drop(extra);
+    // ls's own directory fd shows up as well: 0 1 2 3 5 (3 is ls's).
+    let fds: Vec<u32> = out.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    assert!(fds.contains(&5), "{out}");
+    assert!(fds.iter().all(|&f| f <= 5), "{out}");
+    assert_eq!(fds.iter().filter(|&&f| f == 4).count(), 0, "{out}");
+}
+
+#[test]
+fn piped_stdin() {
+    let mut child = Command::new("/bin/cat")
+        .stdin(Stdio::Piped)
+        .stdout(Stdio::Piped)
+        .spawn()
+        .unwrap();
+    check_backend(child.backend());
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through the pipe")
+        .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "through the pipe");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn missing_program_is_enoent() {
+    let err = Command::new("/no/such/program").spawn().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    let err = Command::new("no-such-program-in-path").spawn().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+}
+
+#[test]
+fn not_executable_is_eacces() {
+    let err = Command::new("/etc/passwd").spawn().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+}
+
+#[test]
+fn kill_and_try_wait() {
+    let mut child = Command::new("/bin/sleep").arg("100").spawn().unwrap();
+    check_backend(child.backend());
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.kill().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGKILL));
+    assert_eq!(st.code(), None);
+}
+
+#[test]
+fn nul_in_an_argument_is_einval() {
+    let err = Command::new("/bin/true").arg("a\0b").spawn().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+}
