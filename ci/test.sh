@@ -44,10 +44,10 @@ t_build=$(date +%s)
 # 3. One boot: KUnit at boot, then the selftests.
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
+printf 'cd /tmp && PIDFD_EMBRYO_REQUIRE=1 %q --test-threads=1\n' "$guest_tests" >"$OUT/guest/tools-tests.sh"
 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
 	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
-	"$TOP/ci/baseline/durations.txt" \
-	"cd /tmp && PIDFD_EMBRYO_REQUIRE=1 $guest_tests --test-threads=1"
+	"$TOP/ci/baseline/durations.txt" "$OUT/guest/tools-tests.sh"
 t_boot=$(date +%s)
 
 # 4. Verdict.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the guest (started by ci/boot.sh through virtme-ng).
-# Usage: run-tests.sh RESULTS_DIR KSELFTEST_DIR TIMEOUTS_FILE DURATIONS_FILE [TOOLS_TEST_CMD]
+# Usage: run-tests.sh RESULTS_DIR KSELFTEST_DIR TIMEOUTS_FILE DURATIONS_FILE [TOOLS_TEST_SCRIPT]
 #
 # KUnit has already run during boot; its KTAP is on the console. This runs
 # every kselftest in KSELFTEST_DIR/kselftest-list.txt with a timeout and
@@ -76,7 +76,7 @@ wait
 
 if [ -n "${5:-}" ]; then
 	echo "guest: running $5"
-	bash -c "$5" >"$res/tools.log" 2>&1
+	bash "$5" >"$res/tools.log" 2>&1
 	echo $? >"$res/tools.rc"
 fi
 

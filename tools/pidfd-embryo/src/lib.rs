@@ -90,6 +90,53 @@ impl ExitStatus {
     }
 }
 
+/// A failed start on the embryo path: the errno, and the message the kernel left in the embryo's
+/// log naming the key or step that failed. It travels inside the [`io::Error`] that
+/// [`Command::spawn`] returns; [`errno`] reads the errno back from either kind of error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpawnError {
+    errno: i32,
+    message: Option<String>,
+}
+
+impl SpawnError {
+    /// The errno of the failed call.
+    pub fn errno(&self) -> i32 {
+        self.errno
+    }
+
+    /// The kernel's message, if it left one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = io::Error::from_raw_os_error(self.errno);
+        match &self.message {
+            Some(m) => write!(f, "{e} ({m})"),
+            None => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// The errno of an error from this crate: a plain OS error's, or a [`SpawnError`]'s.
+///
+/// ```
+/// let err = std::io::Error::from_raw_os_error(libc::ENOENT);
+/// assert_eq!(pidfd_embryo::errno(&err), Some(libc::ENOENT));
+/// ```
+pub fn errno(err: &io::Error) -> Option<i32> {
+    err.raw_os_error().or_else(|| {
+        err.get_ref()
+            .and_then(|e| e.downcast_ref::<SpawnError>())
+            .map(SpawnError::errno)
+    })
+}
+
 /// A process builder over the embryo syscalls.
 ///
 /// Unlike [`std::process::Command`], descriptors other than 0, 1 and 2 are not inherited unless
@@ -103,6 +150,24 @@ pub struct Command {
     stdio: [Option<Stdio>; 3],
     fds: Vec<(u32, OwnedFd)>,
     inherit_fds: bool,
+    sigmask: Option<u64>,
+    sigdefault: u64,
+    pgid: Option<u32>,
+    setsid: bool,
+    umask: Option<u32>,
+    no_new_privs: bool,
+}
+
+/// The `__u64` signal set of the UAPI: bit n - 1 for signal n.
+///
+/// ```
+/// assert_eq!(pidfd_embryo::sigset(&[libc::SIGUSR1]), 1 << (libc::SIGUSR1 - 1));
+/// ```
+pub fn sigset(signals: &[libc::c_int]) -> u64 {
+    signals
+        .iter()
+        .filter(|&&s| (1..=64).contains(&s))
+        .fold(0, |set, &s| set | 1 << (s - 1))
 }
 
 /// A started process, which owns its pidfd.
@@ -150,6 +215,12 @@ impl Command {
             stdio: [None, None, None],
             fds: Vec::new(),
             inherit_fds: false,
+            sigmask: None,
+            sigdefault: 0,
+            pgid: None,
+            setsid: false,
+            umask: None,
+            no_new_privs: false,
         }
     }
 
@@ -308,6 +379,70 @@ impl Command {
         self
     }
 
+    /// Sets the signal mask the program starts with (see [`sigset`]); the caller's by default.
+    ///
+    /// ```
+    /// use pidfd_embryo::{sigset, Command};
+    /// Command::new("prog").signal_mask(sigset(&[libc::SIGINT]));
+    /// ```
+    pub fn signal_mask(&mut self, set: u64) -> &mut Self {
+        self.sigmask = Some(set);
+        self
+    }
+
+    /// Resets these signals to their default disposition in the child (see [`sigset`]).
+    ///
+    /// ```
+    /// use pidfd_embryo::{sigset, Command};
+    /// Command::new("prog").signal_default(sigset(&[libc::SIGPIPE]));
+    /// ```
+    pub fn signal_default(&mut self, set: u64) -> &mut Self {
+        self.sigdefault = set;
+        self
+    }
+
+    /// Puts the child in process group `pgid`; 0 makes a new group led by the child.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("prog").process_group(0);
+    /// ```
+    pub fn process_group(&mut self, pgid: u32) -> &mut Self {
+        self.pgid = Some(pgid);
+        self
+    }
+
+    /// Makes the child the leader of a new session (before [`Command::process_group`]).
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("prog").setsid(true);
+    /// ```
+    pub fn setsid(&mut self, on: bool) -> &mut Self {
+        self.setsid = on;
+        self
+    }
+
+    /// Sets the child's umask. Not expressible with posix_spawn(): on the fallback path,
+    /// [`Command::spawn`] fails with `ENOTSUP` instead of ignoring it.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("prog").umask(0o027);
+    /// ```
+    pub fn umask(&mut self, mask: u32) -> &mut Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// Execs the child with no_new_privs. Not expressible with posix_spawn(): on the fallback
+    /// path, [`Command::spawn`] fails with `ENOTSUP` instead of ignoring it.
+    ///
+    /// ```
+    /// pidfd_embryo::Command::new("prog").no_new_privs(true);
+    /// ```
+    pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
+        self.no_new_privs = on;
+        self
+    }
+
     /// How [`Command::spawn`] will start the child on this kernel.
     ///
     /// ```
@@ -461,8 +596,14 @@ impl Command {
         fds: &[(u32, OwnedFd)],
     ) -> io::Result<libc::pid_t> {
         // Name the failing step from the embryo's log when the kernel left one.
-        let with_log = |e: io::Error| match sys::read_log(embryo) {
-            Ok(Some(msg)) => io::Error::new(e.kind(), format!("{e}: {}", msg.trim_end())),
+        let with_log = |e: io::Error| match (e.raw_os_error(), sys::read_log(embryo)) {
+            (Some(errno), Ok(Some(msg))) => io::Error::new(
+                e.kind(),
+                SpawnError {
+                    errno,
+                    message: Some(msg.trim_end().to_owned()),
+                },
+            ),
             _ => e,
         };
         sys::set_string(embryo, c"path", path).map_err(with_log)?;
@@ -480,6 +621,27 @@ impl Command {
         }
         if self.inherit_fds {
             sys::set_flag(embryo, c"inherit-fds").map_err(with_log)?;
+        }
+        if let Some(set) = self.sigmask {
+            sys::set_binary(embryo, c"sigmask", &set.to_ne_bytes()).map_err(with_log)?;
+        }
+        if self.sigdefault != 0 {
+            sys::set_binary(embryo, c"sigdefault", &self.sigdefault.to_ne_bytes())
+                .map_err(with_log)?;
+        }
+        if self.setsid {
+            sys::set_flag(embryo, c"setsid").map_err(with_log)?;
+        }
+        if let Some(pgid) = self.pgid {
+            let v = CString::new(pgid.to_string()).expect("no NUL in a number");
+            sys::set_string(embryo, c"pgid", &v).map_err(with_log)?;
+        }
+        if let Some(mask) = self.umask {
+            let v = CString::new(format!("{mask:o}")).expect("no NUL in a number");
+            sys::set_string(embryo, c"umask", &v).map_err(with_log)?;
+        }
+        if self.no_new_privs {
+            sys::set_flag(embryo, c"no-new-privs").map_err(with_log)?;
         }
         let mut args = sys::StartArgs::default();
         sys::pidfd_start(embryo, &mut args).map_err(with_log)?;
@@ -527,6 +689,36 @@ impl Command {
                     Err(io::Error::from_raw_os_error(r))
                 }
             };
+            if self.umask.is_some() || self.no_new_privs {
+                return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
+            }
+            let mut flags = 0;
+            if let Some(set) = self.sigmask {
+                // SAFETY: An all-zero sigset_t is valid storage for sigemptyset().
+                let mut ss: libc::sigset_t = unsafe { core::mem::zeroed() };
+                fill_sigset(&mut ss, set);
+                // SAFETY: `attr` was initialised; `ss` is a valid set.
+                chk(unsafe { libc::posix_spawnattr_setsigmask(&mut attr, &ss) })?;
+                flags |= libc::POSIX_SPAWN_SETSIGMASK;
+            }
+            if self.sigdefault != 0 {
+                // SAFETY: As above.
+                let mut ss: libc::sigset_t = unsafe { core::mem::zeroed() };
+                fill_sigset(&mut ss, self.sigdefault);
+                // SAFETY: `attr` was initialised; `ss` is a valid set.
+                chk(unsafe { libc::posix_spawnattr_setsigdefault(&mut attr, &ss) })?;
+                flags |= libc::POSIX_SPAWN_SETSIGDEF;
+            }
+            if let Some(pgid) = self.pgid {
+                // SAFETY: `attr` was initialised.
+                chk(unsafe { libc::posix_spawnattr_setpgroup(&mut attr, pgid as libc::pid_t) })?;
+                flags |= libc::POSIX_SPAWN_SETPGROUP;
+            }
+            if self.setsid {
+                flags |= POSIX_SPAWN_SETSID;
+            }
+            // SAFETY: `attr` was initialised.
+            chk(unsafe { libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short) })?;
             if let Some(cwd) = &self.cwd {
                 let c = cstring(cwd.as_os_str())?;
                 // SAFETY: `fa` was initialised; glibc copies the NUL-terminated path.
@@ -598,6 +790,21 @@ impl Command {
             libc::posix_spawnattr_destroy(&mut attr);
         }
         result
+    }
+}
+
+/// glibc's `POSIX_SPAWN_SETSID` (2.26).
+const POSIX_SPAWN_SETSID: libc::c_int = 0x80;
+
+/// Fills a libc signal set from the UAPI's `__u64` set.
+fn fill_sigset(ss: &mut libc::sigset_t, set: u64) {
+    // SAFETY: `ss` is valid storage for a set.
+    unsafe { libc::sigemptyset(ss) };
+    for sig in 1..=64 {
+        if set & (1 << (sig - 1)) != 0 {
+            // SAFETY: As above; a number the libc does not know only fails with EINVAL.
+            unsafe { libc::sigaddset(ss, sig) };
+        }
     }
 }
 

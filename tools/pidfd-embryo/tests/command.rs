@@ -3,7 +3,7 @@
 //! exercise the posix_spawn fallback; in the guest of `make test`, with
 //! `PIDFD_EMBRYO_REQUIRE=1`, they must run on the embryo syscalls.
 
-use pidfd_embryo::{Backend, Command, Stdio};
+use pidfd_embryo::{errno, Backend, Command, SpawnError, Stdio};
 use std::io::{Read, Write};
 
 fn check_backend(b: Backend) {
@@ -118,15 +118,19 @@ fn piped_stdin() {
 #[test]
 fn missing_program_is_enoent() {
     let err = Command::new("/no/such/program").spawn().unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(errno(&err), Some(libc::ENOENT));
+    // On the embryo path the kernel's log names the program.
+    if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
+        assert!(e.message().unwrap().contains("/no/such/program"), "{e}");
+    }
     let err = Command::new("no-such-program-in-path").spawn().unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(errno(&err), Some(libc::ENOENT));
 }
 
 #[test]
 fn not_executable_is_eacces() {
     let err = Command::new("/etc/passwd").spawn().unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+    assert_eq!(errno(&err), Some(libc::EACCES));
 }
 
 #[test]
@@ -143,5 +147,54 @@ fn kill_and_try_wait() {
 #[test]
 fn nul_in_an_argument_is_einval() {
     let err = Command::new("/bin/true").arg("a\0b").spawn().unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+    assert_eq!(errno(&err), Some(libc::EINVAL));
+}
+
+/// pid, pgid and sid of a shell, from /proc/self/stat (fields 1, 5 and 6).
+fn ids(cmd: &mut Command) -> Vec<i64> {
+    let (out, _) = output(cmd.args(["-c", "read -r l < /proc/self/stat; echo $l"]));
+    let f: Vec<&str> = out.split_whitespace().collect();
+    vec![
+        f[0].parse().unwrap(),
+        f[4].parse().unwrap(),
+        f[5].parse().unwrap(),
+    ]
+}
+
+#[test]
+fn process_group_and_session() {
+    let v = ids(Command::new("/bin/sh").process_group(0));
+    assert_eq!(v[0], v[1], "{v:?}");
+    let v = ids(Command::new("/bin/sh").setsid(true));
+    assert_eq!(v[0], v[2], "{v:?}");
+}
+
+#[test]
+fn signal_mask() {
+    let (out, _) = output(
+        Command::new("grep")
+            .args(["^SigBlk", "/proc/self/status"])
+            .signal_mask(pidfd_embryo::sigset(&[libc::SIGUSR2])),
+    );
+    let bits = u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_ne!(bits & (1 << (libc::SIGUSR2 - 1)), 0, "{out}");
+}
+
+#[test]
+fn umask_and_no_new_privs_never_silently_dropped() {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "umask; grep NoNewPrivs /proc/self/status"])
+        .umask(0o027)
+        .no_new_privs(true);
+    match Command::backend() {
+        Backend::Embryo => {
+            let (out, _) = output(&mut c);
+            assert!(out.starts_with("0027\n"), "{out}");
+            assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+        }
+        Backend::PosixSpawn => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        }
+    }
 }
