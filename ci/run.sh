@@ -3,10 +3,11 @@
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
-(cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
+(cd "$TOP/tools" && cargo build -q --release && cargo build -q --release --examples) ||
+	die "tools/ does not build"
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
-"$TOP/ci/boot.sh" debug run "${BOOT_TIMEOUT:-600}" "$TOP/ci/guest/demo.sh" "$OUT/guest"
+GUEST_MEM=${GUEST_MEM:-2G} "$TOP/ci/boot.sh" debug run "${BOOT_TIMEOUT:-600}" "$TOP/ci/guest/demo.sh" "$OUT/guest"
 log="$OUT/serial-run.log"
 sed -n 's/^demo: //p' "$log"
 echo

@@ -64,3 +64,19 @@ except OSError as e:
     print(f"demo: an unknown key: {errno.errorcode[e.errno]}; log: {log(fd)}")
 os.close(fd)
 PY
+
+# The Rust crate over the same syscalls (tools/pidfd-embryo/examples/demo.rs).
+demo_bin=$(dirname "$0")/../../tools/target/release/examples/demo
+if [ -x "$demo_bin" ]; then
+	"$demo_bin"
+fi
+
+# What a start costs from a tiny parent and from one with 1 GiB touched.
+# This is the debug kernel of 'make run' on the wall clock, so only the
+# ratios mean anything; 'make bench' measures properly.
+bench=$(dirname "$0")/../../tools/target/release/spawnbench
+if [ -x "$bench" ]; then
+	echo "demo: spawn cost (debug kernel, TCG wall clock; see make bench), ns per start+wait:"
+	"$bench" --parents tiny,1g --methods pidfd_start,fork+exec --batches 3 --per-batch 5 |
+		grep -E '^(tiny|1 GiB)' | sed 's/^/demo:   /'
+fi
