@@ -78,5 +78,5 @@ bench=$(dirname "$0")/../../tools/target/release/spawnbench
 if [ -x "$bench" ]; then
 	echo "demo: spawn cost (debug kernel, TCG wall clock; see make bench), ns per start+wait:"
 	"$bench" --parents tiny,1g --methods pidfd_start,fork+exec --batches 3 --per-batch 5 |
-		grep -E '^(tiny|1 GiB)' | sed 's/^/demo:   /'
+		grep -E '^(parent|tiny|1 GiB)' | sed 's/^/demo:   /'
 fi
