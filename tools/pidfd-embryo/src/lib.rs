@@ -156,6 +156,40 @@ pub struct Command {
     setsid: bool,
     umask: Option<u32>,
     no_new_privs: bool,
+    actions: Vec<FileAction>,
+}
+
+/// One of posix_spawn()'s file actions, run by the child in the order added, after the
+/// descriptors of [`Command::stdin`], [`Command::fd`] and the others are in place and before
+/// the exec. Paths are relative to the child's working directory at that point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileAction {
+    /// Open `path` with open(2) `flags` and `mode` onto descriptor `fd`, closing what was there.
+    Open {
+        /// The child's descriptor.
+        fd: u32,
+        /// The file.
+        path: PathBuf,
+        /// open(2) flags (`O_CLOEXEC` included).
+        flags: libc::c_int,
+        /// The mode of a created file, before the umask.
+        mode: libc::mode_t,
+    },
+    /// Close a descriptor; one that is not open is not an error.
+    Close(u32),
+    /// dup2(from, to); onto itself it clears close-on-exec.
+    Dup2 {
+        /// The source descriptor.
+        from: u32,
+        /// The target descriptor.
+        to: u32,
+    },
+    /// Close every descriptor from this one up.
+    CloseFrom(u32),
+    /// Change the working directory.
+    Chdir(PathBuf),
+    /// Change the working directory to an open directory descriptor of the child.
+    Fchdir(u32),
 }
 
 /// The `__u64` signal set of the UAPI: bit n - 1 for signal n.
@@ -221,6 +255,7 @@ impl Command {
             setsid: false,
             umask: None,
             no_new_privs: false,
+            actions: Vec::new(),
         }
     }
 
@@ -443,6 +478,24 @@ impl Command {
         self
     }
 
+    /// Appends a file action for the child to run before its exec.
+    ///
+    /// ```
+    /// use pidfd_embryo::{Command, FileAction};
+    /// let mut cmd = Command::new("cat");
+    /// cmd.file_action(FileAction::Open {
+    ///     fd: 0,
+    ///     path: "/etc/hostname".into(),
+    ///     flags: libc::O_RDONLY,
+    ///     mode: 0,
+    /// })
+    /// .file_action(FileAction::Chdir("/tmp".into()));
+    /// ```
+    pub fn file_action(&mut self, action: FileAction) -> &mut Self {
+        self.actions.push(action);
+        self
+    }
+
     /// How [`Command::spawn`] will start the child on this kernel.
     ///
     /// ```
@@ -643,6 +696,9 @@ impl Command {
         if self.no_new_privs {
             sys::set_flag(embryo, c"no-new-privs").map_err(with_log)?;
         }
+        for action in &self.actions {
+            add_action(embryo, action).map_err(with_log)?;
+        }
         let mut args = sys::StartArgs::default();
         sys::pidfd_start(embryo, &mut args).map_err(with_log)?;
         Ok(args.pid as libc::pid_t)
@@ -769,6 +825,9 @@ impl Command {
                     posix_spawn_file_actions_addclosefrom_np(&mut fa, above as libc::c_int)
                 })?;
             }
+            for action in &self.actions {
+                chk(glibc_action(&mut fa, action)?)?;
+            }
             let mut pid = 0;
             // SAFETY: All pointers are valid and NUL-terminated where required.
             chk(unsafe {
@@ -791,6 +850,82 @@ impl Command {
         }
         result
     }
+}
+
+/// A descriptor number as the C interfaces take it; `EBADF` beyond `c_int`.
+fn c_fd(fd: u32) -> io::Result<libc::c_int> {
+    libc::c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))
+}
+
+/// Appends one file action to an embryo.
+fn add_action(embryo: BorrowedFd<'_>, action: &FileAction) -> io::Result<()> {
+    use sys::FileActionType as T;
+    match action {
+        FileAction::Open {
+            fd,
+            path,
+            flags,
+            mode,
+        } => {
+            let p = cstring(path.as_os_str())?;
+            // The kernel takes the flags as the unsigned bits they are.
+            let flags = u64::from(*flags as u32);
+            sys::add_file_action(embryo, T::Open, c_fd(*fd)?, 0, flags, *mode, Some(&p))
+        }
+        FileAction::Close(fd) => sys::add_file_action(embryo, T::Close, c_fd(*fd)?, 0, 0, 0, None),
+        FileAction::Dup2 { from, to } => {
+            sys::add_file_action(embryo, T::Dup2, c_fd(*from)?, c_fd(*to)?, 0, 0, None)
+        }
+        FileAction::CloseFrom(fd) => {
+            sys::add_file_action(embryo, T::CloseFrom, c_fd(*fd)?, 0, 0, 0, None)
+        }
+        FileAction::Chdir(path) => {
+            let p = cstring(path.as_os_str())?;
+            sys::add_file_action(embryo, T::Chdir, 0, 0, 0, 0, Some(&p))
+        }
+        FileAction::Fchdir(fd) => {
+            sys::add_file_action(embryo, T::Fchdir, c_fd(*fd)?, 0, 0, 0, None)
+        }
+    }
+}
+
+/// Appends one file action to a glibc action list; glibc's return value.
+fn glibc_action(
+    fa: &mut libc::posix_spawn_file_actions_t,
+    action: &FileAction,
+) -> io::Result<libc::c_int> {
+    // SAFETY (all calls below): `fa` was initialised by the caller, and glibc copies paths.
+    Ok(match action {
+        FileAction::Open {
+            fd,
+            path,
+            flags,
+            mode,
+        } => {
+            let p = cstring(path.as_os_str())?;
+            // SAFETY: See above.
+            unsafe {
+                libc::posix_spawn_file_actions_addopen(fa, c_fd(*fd)?, p.as_ptr(), *flags, *mode)
+            }
+        }
+        // SAFETY: See above.
+        FileAction::Close(fd) => unsafe { libc::posix_spawn_file_actions_addclose(fa, c_fd(*fd)?) },
+        FileAction::Dup2 { from, to } => {
+            // SAFETY: See above.
+            unsafe { libc::posix_spawn_file_actions_adddup2(fa, c_fd(*from)?, c_fd(*to)?) }
+        }
+        // SAFETY: See above.
+        FileAction::CloseFrom(fd) => unsafe {
+            posix_spawn_file_actions_addclosefrom_np(fa, c_fd(*fd)?)
+        },
+        FileAction::Chdir(path) => {
+            let p = cstring(path.as_os_str())?;
+            // SAFETY: See above.
+            unsafe { posix_spawn_file_actions_addchdir_np(fa, p.as_ptr()) }
+        }
+        // SAFETY: See above.
+        FileAction::Fchdir(fd) => unsafe { posix_spawn_file_actions_addfchdir_np(fa, c_fd(*fd)?) },
+    })
 }
 
 /// glibc's `POSIX_SPAWN_SETSID` (2.26).
@@ -816,6 +951,10 @@ extern "C" {
     fn posix_spawn_file_actions_addchdir_np(
         fa: *mut libc::posix_spawn_file_actions_t,
         path: *const libc::c_char,
+    ) -> libc::c_int;
+    fn posix_spawn_file_actions_addfchdir_np(
+        fa: *mut libc::posix_spawn_file_actions_t,
+        fd: libc::c_int,
     ) -> libc::c_int;
 }
 

@@ -35,7 +35,49 @@ pub enum ConfigCmd {
     SetPathEmpty = 4,
     /// The file of descriptor `aux`, captured now; no value.
     SetFd = 5,
+    /// Appends a [`FileActionRaw`] of `aux` bytes; no key.
+    AddFileAction = 6,
 }
+
+/// `enum pidfd_file_action_type`: the posix_spawn() file action a [`FileActionRaw`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum FileActionType {
+    /// `addopen(fd, path, flags, mode)`.
+    Open = 1,
+    /// `addclose(fd)`.
+    Close = 2,
+    /// `adddup2(fd, newfd)`.
+    Dup2 = 3,
+    /// `addclosefrom_np(fd)`.
+    CloseFrom = 4,
+    /// `addchdir_np(path)`.
+    Chdir = 5,
+    /// `addfchdir_np(fd)`.
+    Fchdir = 6,
+}
+
+/// `struct pidfd_file_action`, `PIDFD_FILE_ACTION_SIZE_VER0` bytes. Fields an action does not
+/// use must be zero; `path` points to a NUL-terminated string for `Open` and `Chdir`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FileActionRaw {
+    /// A [`FileActionType`] as `u32`.
+    pub action: u32,
+    /// The child's descriptor acted on (0 for `Chdir`).
+    pub fd: i32,
+    /// `Dup2`: the target descriptor.
+    pub newfd: i32,
+    /// `Open`: the mode of a created file.
+    pub mode: u32,
+    /// `Open`: open(2) flags.
+    pub flags: u64,
+    /// `Open`, `Chdir`: the address of the path.
+    pub path: u64,
+}
+
+/// `PIDFD_FILE_ACTION_SIZE_VER0`.
+pub const FILE_ACTION_SIZE_VER0: usize = 32;
 
 /// `struct pidfd_start_args`, `PIDFD_START_ARGS_SIZE_VER0` bytes.
 #[repr(C)]
@@ -137,6 +179,62 @@ pub fn set_fd(fd: BorrowedFd<'_>, key: &CStr, file: BorrowedFd<'_>) -> io::Resul
     unsafe { pidfd_config_raw(fd, ConfigCmd::SetFd, key, ptr::null(), file.as_raw_fd()) }
 }
 
+/// Appends a file action (`PIDFD_CONFIG_ADD_FILE_ACTION`).
+///
+/// # Safety
+///
+/// `action.path` must be 0 or the address of a NUL-terminated string valid for the call.
+pub unsafe fn add_file_action_raw(fd: BorrowedFd<'_>, action: &FileActionRaw) -> io::Result<()> {
+    // SAFETY: `action` is a valid struct of the size given; the caller vouches for its path.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_PIDFD_CONFIG,
+            fd.as_raw_fd(),
+            ConfigCmd::AddFileAction as libc::c_uint,
+            ptr::null::<libc::c_char>(),
+            action as *const FileActionRaw,
+            FILE_ACTION_SIZE_VER0 as libc::c_int,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Appends a file action whose path, if any, is `path` (`PIDFD_CONFIG_ADD_FILE_ACTION`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use pidfd_embryo::sys::{add_file_action, pidfd_open_empty, FileActionType};
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_open_empty(0)?;
+/// add_file_action(embryo.as_fd(), FileActionType::Close, 3, 0, 0, 0, None)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn add_file_action(
+    fd: BorrowedFd<'_>,
+    action: FileActionType,
+    afd: i32,
+    newfd: i32,
+    flags: u64,
+    mode: u32,
+    path: Option<&CStr>,
+) -> io::Result<()> {
+    let raw = FileActionRaw {
+        action: action as u32,
+        fd: afd,
+        newfd,
+        mode,
+        flags,
+        path: path.map_or(0, |p| p.as_ptr() as u64),
+    };
+    // SAFETY: `path` is NUL-terminated and borrowed for the call.
+    unsafe { add_file_action_raw(fd, &raw) }
+}
+
 /// `pidfd_start(fd, args, sizeof(*args))`: starts the embryo in place.
 pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
     // SAFETY: `args` is a valid, writable struct pidfd_start_args of the size given.
@@ -204,6 +302,13 @@ mod tests {
     fn start_args_layout() {
         assert_eq!(core::mem::size_of::<StartArgs>(), START_ARGS_SIZE_VER0);
         assert_eq!(core::mem::align_of::<StartArgs>(), 8);
+    }
+
+    #[test]
+    fn file_action_layout() {
+        assert_eq!(core::mem::size_of::<FileActionRaw>(), FILE_ACTION_SIZE_VER0);
+        assert_eq!(core::mem::offset_of!(FileActionRaw, flags), 16);
+        assert_eq!(core::mem::offset_of!(FileActionRaw, path), 24);
     }
 
     #[test]

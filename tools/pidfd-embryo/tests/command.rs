@@ -3,7 +3,7 @@
 //! exercise the posix_spawn fallback; in the guest of `make test`, with
 //! `PIDFD_EMBRYO_REQUIRE=1`, they must run on the embryo syscalls.
 
-use pidfd_embryo::{errno, Backend, Command, SpawnError, Stdio};
+use pidfd_embryo::{errno, Backend, Command, FileAction, SpawnError, Stdio};
 use std::io::{Read, Write};
 
 fn check_backend(b: Backend) {
@@ -197,4 +197,70 @@ fn umask_and_no_new_privs_never_silently_dropped() {
             assert_eq!(errno(&err), Some(libc::ENOTSUP));
         }
     }
+}
+
+#[test]
+fn file_actions_in_order() {
+    let dir = std::env::temp_dir().join(format!("pidfd-embryo-fa-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("in"), "from the file\n").unwrap();
+    let (out, code) = output(
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                "cat <&5; pwd; ls /proc/self/fd | sort -n | tr '\\n' ' '",
+            ])
+            .file_action(FileAction::Chdir(dir.clone()))
+            .file_action(FileAction::Open {
+                fd: 7,
+                path: "in".into(),
+                flags: libc::O_RDONLY | libc::O_CLOEXEC,
+                mode: 0,
+            })
+            .file_action(FileAction::Dup2 { from: 7, to: 5 })
+            .file_action(FileAction::Dup2 { from: 7, to: 9 })
+            .file_action(FileAction::Close(9))
+            .file_action(FileAction::CloseFrom(6))
+            .file_action(FileAction::Chdir("/".into())),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 0);
+    // fd 7 was close-on-exec and closed by closefrom anyway; ls's own directory fd is 3.
+    assert_eq!(out, "from the file\n/\n0 1 2 3 5 ");
+}
+
+#[test]
+fn failing_file_action_is_reported() {
+    let err = Command::new("/bin/true")
+        .file_action(FileAction::Close(4))
+        .file_action(FileAction::Open {
+            fd: 3,
+            path: "/nonexistent/pidfd-embryo".into(),
+            flags: libc::O_RDONLY,
+            mode: 0,
+        })
+        .spawn()
+        .unwrap_err();
+    assert_eq!(errno(&err), Some(libc::ENOENT));
+    if Command::backend() == Backend::Embryo {
+        let msg = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<SpawnError>())
+            .and_then(|e| e.message())
+            .unwrap_or("")
+            .to_owned();
+        assert!(msg.contains("file-action 1 (open)"), "message: {msg}");
+    }
+}
+
+#[test]
+fn fchdir_to_a_child_descriptor() {
+    let dir = std::fs::File::open("/proc").unwrap();
+    let (out, _) = output(
+        Command::new("/bin/sh")
+            .args(["-c", "pwd"])
+            .fd(4, dir.into())
+            .file_action(FileAction::Fchdir(4)),
+    );
+    assert_eq!(out, "/proc\n");
 }
