@@ -32,6 +32,13 @@ guest_tests=$(cd "$TOP/tools" && cargo test -p pidfd-embryo --test command --no-
 	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
 [ -n "$guest_tests" ] || die "cannot build the pidfd-embryo tests for the guest"
 guest_tests="$TOP/tools/$guest_tests"
+# And libpidfdspawn's comparison with glibc, with the library and its probe.
+(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
+	die "cannot build libpidfdspawn for the guest"
+preload_tests=$(cd "$TOP/tools" && cargo test -p pidfdspawn --test preload --no-run 2>&1 |
+	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+[ -n "$preload_tests" ] || die "cannot build the libpidfdspawn tests for the guest"
+preload_tests="$TOP/tools/$preload_tests"
 
 # 2. The tree, the debug kernel and the selftests.
 "$TOP/ci/linux.sh"
@@ -44,7 +51,15 @@ t_build=$(date +%s)
 # 3. One boot: KUnit at boot, then the selftests.
 rm -rf "$OUT/guest"
 mkdir -p "$OUT/guest"
-printf 'cd /tmp && PIDFD_EMBRYO_REQUIRE=1 %q --test-threads=1\n' "$guest_tests" >"$OUT/guest/tools-tests.sh"
+{
+	echo 'cd /tmp || exit 1'
+	echo 'rc=0'
+	for t in "$guest_tests" "$preload_tests"; do
+		printf 'PIDFD_EMBRYO_REQUIRE=1 %q --test-threads=1 || rc=1\n' "$t"
+	done
+	# shellcheck disable=SC2016 # expands in the guest
+	echo 'exit $rc'
+} >"$OUT/guest/tools-tests.sh"
 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
 	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
 	"$TOP/ci/baseline/durations.txt" "$OUT/guest/tools-tests.sh"

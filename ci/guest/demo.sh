@@ -71,6 +71,27 @@ if [ -x "$demo_bin" ]; then
 	"$demo_bin"
 fi
 
+# An unmodified program: Python's os.posix_spawn() under LD_PRELOAD of
+# libpidfdspawn.so (tools/pidfdspawn), which starts embryos.
+lib=$(dirname "$0")/../../tools/target/release/libpidfdspawn.so
+if [ -f "$lib" ]; then
+	LD_PRELOAD=$(realpath "$lib") python3 - <<'PY'
+import ctypes, os
+r, w = os.pipe()
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "echo \"pid $$, fds: $(ls /proc/self/fd | tr '\\n' ' ')\""],
+                     os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, w)],
+                     setsid=True)
+os.close(w)
+out = os.read(r, 4096).decode().strip()
+_, status = os.waitpid(pid, 0)
+embryo, fallback = ctypes.c_uint64(), ctypes.c_uint64()
+ctypes.CDLL(None).pidfdspawn_counts(ctypes.byref(embryo), ctypes.byref(fallback))
+print(f"demo: python3 os.posix_spawn() under LD_PRELOAD=libpidfdspawn.so: child says {out!r}, "
+      f"exit {os.waitstatus_to_exitcode(status)}; spawns through an embryo: {embryo.value}, "
+      f"fallbacks to glibc: {fallback.value}")
+PY
+fi
+
 # What a start costs from a tiny parent and from one with 1 GiB touched.
 # This is the debug kernel of 'make run' on the wall clock, so only the
 # ratios mean anything; 'make bench' measures properly.
