@@ -509,7 +509,20 @@ impl Command {
         }
     }
 
-    /// Resolves the program: as given if it has a `/`, else the first executable in `PATH`.
+    /// The `PATH` a program name is searched in: the configured environment's, else the caller's,
+    /// else a default.
+    fn path_var(&self) -> Vec<u8> {
+        match &self.env {
+            Some(env) => env
+                .iter()
+                .find_map(|kv| kv.as_bytes().strip_prefix(b"PATH=").map(|v| v.to_vec())),
+            None => std::env::var_os("PATH").map(|v| v.as_bytes().to_vec()),
+        }
+        .unwrap_or_else(|| b"/usr/local/bin:/usr/bin:/bin".to_vec())
+    }
+
+    /// Resolves the program for the posix_spawn fallback: as given if it has a `/`, else the
+    /// first executable in `PATH`. (An embryo searches in the child, with execvp()'s rules.)
     fn resolve(&self) -> io::Result<CString> {
         let prog = self.program.as_bytes();
         if prog.is_empty() {
@@ -518,13 +531,7 @@ impl Command {
         if prog.contains(&b'/') {
             return cstring(&self.program);
         }
-        let path_var = match &self.env {
-            Some(env) => env
-                .iter()
-                .find_map(|kv| kv.as_bytes().strip_prefix(b"PATH=").map(|v| v.to_vec())),
-            None => std::env::var_os("PATH").map(|v| v.as_bytes().to_vec()),
-        }
-        .unwrap_or_else(|| b"/usr/local/bin:/usr/bin:/bin".to_vec());
+        let path_var = self.path_var();
         let mut err = libc::ENOENT;
         for dir in path_var.split(|&b| b == b':') {
             let dir = if dir.is_empty() { &b"."[..] } else { dir };
@@ -593,7 +600,10 @@ impl Command {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
-        let path = self.resolve()?;
+        if self.program.is_empty() {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        let name = cstring(&self.program)?;
         let (mut fds, pipes) = self.take_stdio()?;
         for (n, fd) in &self.fds {
             fds.push((*n, fd.try_clone()?));
@@ -608,13 +618,14 @@ impl Command {
 
         let (pid, pidfd, backend) = match sys::pidfd_open_empty(0) {
             Ok(embryo) => {
-                let pid = self.start_embryo(embryo.as_fd(), &path, &argv, &envp, &fds)?;
+                let pid = self.start_embryo(embryo.as_fd(), &name, &argv, &envp, &fds)?;
                 (pid, embryo, Backend::Embryo)
             }
             Err(e)
                 if e.raw_os_error() == Some(libc::ENOSYS)
                     || e.raw_os_error() == Some(libc::EINVAL) =>
             {
+                let path = self.resolve()?;
                 let pid = self.start_posix_spawn(&path, &argv, &envp, &fds)?;
                 // SAFETY: pidfd_open() takes a pid and flags and reads no memory.
                 let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -660,6 +671,11 @@ impl Command {
             _ => e,
         };
         sys::set_string(embryo, c"path", path).map_err(with_log)?;
+        if !path.as_bytes().contains(&b'/') {
+            let dirs = CString::new(self.path_var())
+                .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            sys::set_string(embryo, c"path-search", &dirs).map_err(with_log)?;
+        }
         sys::set_binary(embryo, c"argv", argv).map_err(with_log)?;
         if !envp.is_empty() {
             sys::set_binary(embryo, c"envp", envp).map_err(with_log)?;

@@ -489,39 +489,6 @@ unsafe fn pack(list: *const *mut c_char) -> Vec<u8> {
     }
 }
 
-/// posix_spawnp()'s search, made by the caller: the first regular file in `PATH` it may
-/// execute, or `EACCES` if only inaccessible ones were found, else `ENOENT`.
-fn search(name: &CStr) -> Result<CString, c_int> {
-    let path = std::env::var_os("PATH").map_or_else(
-        || b"/bin:/usr/bin".to_vec(),
-        |p| std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).to_vec(),
-    );
-    let mut eacces = false;
-    for dir in path.split(|&b| b == b':') {
-        let mut cand = if dir.is_empty() {
-            Vec::new()
-        } else {
-            [dir, b"/"].concat()
-        };
-        cand.extend_from_slice(name.to_bytes());
-        let Ok(c) = CString::new(cand) else { continue };
-        // SAFETY: An all-zero stat is valid storage for stat() to fill.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: `c` is NUL-terminated and `st` is valid storage.
-        if unsafe { libc::stat(c.as_ptr(), &mut st) } != 0 {
-            continue;
-        }
-        // SAFETY: `c` is NUL-terminated.
-        let ok =
-            unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) };
-        if st.st_mode & libc::S_IFMT == libc::S_IFREG && ok == 0 {
-            return Ok(c);
-        }
-        eacces = true;
-    }
-    Err(if eacces { libc::EACCES } else { libc::ENOENT })
-}
-
 /// Tries to spawn through an embryo.
 ///
 /// # Safety
@@ -572,28 +539,22 @@ unsafe fn embryo_spawn(
 
     // SAFETY: `path` is a NUL-terminated string.
     let name = unsafe { CStr::from_ptr(path) };
-    let program = if use_path && !name.to_bytes().contains(&b'/') {
-        if name.is_empty() {
-            return Road::Failed(libc::ENOENT);
-        }
-        let relative = std::env::var_os("PATH").is_some_and(|p| {
-            std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())
-                .split(|&b| b == b':')
-                .any(|d| d.first() != Some(&b'/'))
-        });
-        if relative
-            && list
-                .iter()
-                .any(|a| matches!(a, Action::Chdir(_) | Action::Fchdir(_)))
-        {
-            return Road::Fallback("a relative PATH entry with a chdir action");
-        }
-        match search(name) {
-            Ok(p) => p,
-            Err(e) => return Road::Failed(e),
+    if name.is_empty() {
+        return Road::Failed(libc::ENOENT);
+    }
+    // posix_spawnp(): the child searches the caller's PATH (glibc's default without one), after
+    // its file actions, with execvp()'s rules.
+    let search = if use_path && !name.to_bytes().contains(&b'/') {
+        let path = std::env::var_os("PATH").map_or_else(
+            || b"/bin:/usr/bin".to_vec(),
+            |p| std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).to_vec(),
+        );
+        match CString::new(path) {
+            Ok(p) if p.as_bytes().len() < libc::PATH_MAX as usize => Some(p),
+            _ => return Road::Fallback("a PATH longer than the kernel takes"),
         }
     } else {
-        name.to_owned()
+        None
     };
     // SAFETY: The caller's arrays, valid as posix_spawn() requires.
     let (argv, envp) = unsafe { (pack(argv), pack(envp)) };
@@ -610,7 +571,10 @@ unsafe fn embryo_spawn(
     };
     let fd = embryo.as_fd();
     let configure = || -> std::io::Result<sys::StartArgs> {
-        sys::set_string(fd, c"path", &program)?;
+        sys::set_string(fd, c"path", name)?;
+        if let Some(dirs) = &search {
+            sys::set_string(fd, c"path-search", dirs)?;
+        }
         sys::set_binary(fd, c"argv", &argv)?;
         if !envp.is_empty() {
             sys::set_binary(fd, c"envp", &envp)?;
@@ -843,11 +807,5 @@ mod tests {
         }
         let want = 1u64 << (libc::SIGUSR1 - 1) | 1u64 << (libc::SIGRTMIN());
         assert_eq!(sigset_bits(&s), want);
-    }
-
-    #[test]
-    fn search_finds_sh_and_reports_missing() {
-        assert!(search(c"sh").is_ok());
-        assert_eq!(search(c"pidfdspawn-no-such-program"), Err(libc::ENOENT));
     }
 }
