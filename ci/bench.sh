@@ -3,7 +3,9 @@
 # kernel, in two boots of the same image: first under
 # -icount shift=0,sleep=off, where the guest clock counts instructions and
 # runs repeat to 0.1 %, then under plain TCG for wall time (noisy).
-# Results: out/bench-icount.txt, out/bench-wall.txt.
+# Results: out/bench-icount.txt, out/bench-wall.txt; in the same boots,
+# spawnbench again under LD_PRELOAD=libpidfdspawn.so (tiny parent), where
+# the posix_spawn methods go through the library: out/bench-*-preload.txt.
 # SPAWNBENCH_ARGS passes options to spawnbench (see its --help);
 # BENCH_MODES=icount (or wall) runs one of the two boots; GUEST_CPUS and
 # GUEST_MEM size the guest (default 2 CPUs, 3G).
@@ -12,19 +14,26 @@
 
 "$TOP/ci/linux.sh"
 "$TOP/ci/build.sh" base
-(cd "$TOP/tools" && cargo build -q --release -p spawnbench) || die "tools/spawnbench does not build"
+(cd "$TOP/tools" && cargo build -q --release -p spawnbench -p pidfdspawn) ||
+	die "tools/spawnbench or tools/pidfdspawn does not build"
 bench="$TOP/tools/target/release/spawnbench"
+lib="$TOP/tools/target/release/libpidfdspawn.so"
+preload_methods=pidfd_start,pidfd_start+attrs,posix_spawn,posix_spawn+attrs
 
 # shellcheck disable=SC2086 # a list of words
 for mode in ${BENCH_MODES:-icount wall}; do
 	extra=
 	[ "$mode" = icount ] && extra="-icount shift=0,sleep=off"
-	rm -f "$OUT/guest/bench-$mode.txt"
+	rm -f "$OUT/guest/bench-$mode.txt" "$OUT/guest/bench-$mode-preload.txt"
 	GUEST_MEM=${GUEST_MEM:-3G} QEMU_EXTRA="$extra" "$TOP/ci/boot.sh" base "bench-$mode" "${BOOT_TIMEOUT:-3600}" \
-		"$bench ${SPAWNBENCH_ARGS:-} >$OUT/guest/bench-$mode.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode.txt"
-	[ -s "$OUT/guest/bench-$mode.txt" ] || die "spawnbench left no output (serial log: $OUT/serial-bench-$mode.log)"
-	cp "$OUT/guest/bench-$mode.txt" "$OUT/bench-$mode.txt"
-	echo "== $mode (base config; guest: ${GUEST_CPUS:-2} CPUs, ${GUEST_MEM:-3G})"
-	cat "$OUT/bench-$mode.txt"
-	grep -qx 'rc=0' "$OUT/bench-$mode.txt" || die "spawnbench failed in the guest ($mode)"
+		"$bench ${SPAWNBENCH_ARGS:-} >$OUT/guest/bench-$mode.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode.txt;" \
+		"LD_PRELOAD=$lib $bench --parents tiny --methods $preload_methods ${PRELOAD_ARGS:-}" \
+		">$OUT/guest/bench-$mode-preload.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode-preload.txt"
+	for f in "$mode" "$mode-preload"; do
+		[ -s "$OUT/guest/bench-$f.txt" ] || die "spawnbench left no output (serial log: $OUT/serial-bench-$mode.log)"
+		cp "$OUT/guest/bench-$f.txt" "$OUT/bench-$f.txt"
+		echo "== $f (base config; guest: ${GUEST_CPUS:-2} CPUs, ${GUEST_MEM:-3G})"
+		cat "$OUT/bench-$f.txt"
+		grep -qx 'rc=0' "$OUT/bench-$f.txt" || die "spawnbench failed in the guest ($f)"
+	done
 done

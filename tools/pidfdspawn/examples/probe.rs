@@ -176,29 +176,32 @@ fn main() {
         static environ: *const *mut c_char;
     }
     let mut pid = 0;
-    if scenario == "pidfd_spawn" {
+    let ret = if scenario == "pidfd_spawn" {
+        // It reports on its own, waiting through the pidfd; -1 skips the rest.
         pidfd_spawn(&fa, &attr, &argv, p);
-        return;
-    }
-    // SAFETY: All pointers are valid; `environ` is the process's environment.
-    let ret = unsafe {
-        let f = if spawnp {
-            libc::posix_spawnp
-        } else {
-            libc::posix_spawn
+        -1
+    } else {
+        // SAFETY: All pointers are valid; `environ` is the process's environment.
+        let ret = unsafe {
+            let f = if spawnp {
+                libc::posix_spawnp
+            } else {
+                libc::posix_spawn
+            };
+            f(
+                &mut pid,
+                program.as_ptr(),
+                &fa,
+                &attr,
+                argv.as_ptr(),
+                environ,
+            )
         };
-        f(
-            &mut pid,
-            program.as_ptr(),
-            &fa,
-            &attr,
-            argv.as_ptr(),
-            environ,
-        )
+        // SAFETY: Our write end, no longer needed here.
+        unsafe { libc::close(p[1]) };
+        println!("ret {ret}");
+        ret
     };
-    // SAFETY: Our write end, no longer needed here.
-    unsafe { libc::close(p[1]) };
-    println!("ret {ret}");
     if ret == 0 {
         let mut out = String::new();
         // SAFETY: Our read end, owned from here on.

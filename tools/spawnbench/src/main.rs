@@ -11,6 +11,13 @@
 //! for it. `embryo-only` is not a start: it is `pidfd_open(0, PIDFD_EMPTY)` and `close()`, the
 //! fixed cost of the embryo object.
 //!
+//! `posix_spawn+attrs` and `pidfd_start+attrs` start the same child with three file actions
+//! (open /dev/null onto 0, dup2 0 onto 1, close 3), a signal mask and a new process group: the
+//! first through glibc's posix_spawn() with file actions and attributes prepared once, the
+//! second with the calls libpidfdspawn makes for that posix_spawn() (path, argv, inherit-fds,
+//! pgid, sigmask, three file actions). Run under `LD_PRELOAD=libpidfdspawn.so`, the two
+//! `posix_spawn` methods measure that library instead of glibc.
+//!
 //! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
 //! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
 //!
@@ -34,7 +41,24 @@ const SYS_PIDFD_OPEN: libc::c_long = 434;
 const SYS_PIDFD_CONFIG: libc::c_long = 473;
 const SYS_PIDFD_START: libc::c_long = 474;
 const PIDFD_EMPTY: libc::c_uint = libc::O_CREAT as libc::c_uint;
+const PIDFD_CONFIG_SET_FLAG: libc::c_uint = 0;
 const PIDFD_CONFIG_SET_STRING: libc::c_uint = 1;
+const PIDFD_CONFIG_SET_BINARY: libc::c_uint = 2;
+const PIDFD_CONFIG_ADD_FILE_ACTION: libc::c_uint = 6;
+const PIDFD_FILE_ACTION_OPEN: u32 = 1;
+const PIDFD_FILE_ACTION_CLOSE: u32 = 2;
+const PIDFD_FILE_ACTION_DUP2: u32 = 3;
+
+/// `struct pidfd_file_action`, version 0.
+#[repr(C)]
+struct PidfdFileAction {
+    action: u32,
+    fd: i32,
+    newfd: i32,
+    mode: u32,
+    flags: u64,
+    path: u64,
+}
 const P_PIDFD: libc::idtype_t = 3;
 
 /// `struct pidfd_start_args`, version 0.
@@ -55,16 +79,22 @@ enum Method {
     Fork,
     /// Not a start: `pidfd_open(0, PIDFD_EMPTY)` and `close()`, the embryo's fixed cost.
     EmbryoOnly,
+    /// posix_spawn() with three file actions, a signal mask and a process group.
+    PosixSpawnAttrs,
+    /// The same launch as the embryo calls libpidfdspawn makes for it.
+    PidfdStartAttrs,
 }
 
 impl Method {
-    const ALL: [Method; 6] = [
+    const ALL: [Method; 8] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
         Method::PosixSpawn,
         Method::Fork,
         Method::EmbryoOnly,
+        Method::PosixSpawnAttrs,
+        Method::PidfdStartAttrs,
     ];
 
     fn name(self) -> &'static str {
@@ -75,11 +105,16 @@ impl Method {
             Method::PosixSpawn => "posix_spawn",
             Method::Fork => "fork+exec",
             Method::EmbryoOnly => "embryo-only",
+            Method::PosixSpawnAttrs => "posix_spawn+attrs",
+            Method::PidfdStartAttrs => "pidfd_start+attrs",
         }
     }
 
     fn needs_pidfd_start(self) -> bool {
-        matches!(self, Method::PidfdStart | Method::EmbryoOnly)
+        matches!(
+            self,
+            Method::PidfdStart | Method::EmbryoOnly | Method::PidfdStartAttrs
+        )
     }
 }
 
@@ -125,6 +160,12 @@ struct Child {
     envp: [*const libc::c_char; 1],
     /// The stack of the vfork-style child.
     stack: Vec<u8>,
+    /// posix_spawn()'s file actions and attributes for `posix_spawn+attrs`, boxed so that their
+    /// address, by which libpidfdspawn knows them, never changes.
+    fa: Box<libc::posix_spawn_file_actions_t>,
+    attr: Box<libc::posix_spawnattr_t>,
+    /// The signal mask of the `+attrs` methods.
+    mask: libc::sigset_t,
 }
 
 fn last_error(what: &str) -> io::Error {
@@ -183,20 +224,55 @@ extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
 
 impl Child {
     fn new(path: CString) -> Self {
+        // SAFETY: All-zero objects are what the init functions overwrite, and a valid set.
+        let (fa, attr, mask) = unsafe {
+            (
+                Box::new(core::mem::zeroed()),
+                Box::new(core::mem::zeroed()),
+                core::mem::zeroed(),
+            )
+        };
         let mut child = Child {
             path,
             argv: [ptr::null(); 2],
             envp: [ptr::null()],
             stack: vec![0; 64 * 1024],
+            fa,
+            attr,
+            mask,
         };
         child.argv[0] = child.path.as_ptr();
+        // SAFETY: The objects are valid storage, initialised here once; the path is a static
+        // NUL-terminated string.
+        unsafe {
+            libc::sigemptyset(&mut child.mask);
+            libc::sigaddset(&mut child.mask, libc::SIGUSR1);
+            libc::posix_spawn_file_actions_init(&mut *child.fa);
+            libc::posix_spawn_file_actions_addopen(
+                &mut *child.fa,
+                0,
+                c"/dev/null".as_ptr(),
+                libc::O_RDONLY,
+                0,
+            );
+            libc::posix_spawn_file_actions_adddup2(&mut *child.fa, 0, 1);
+            libc::posix_spawn_file_actions_addclose(&mut *child.fa, 3);
+            libc::posix_spawnattr_init(&mut *child.attr);
+            libc::posix_spawnattr_setsigmask(&mut *child.attr, &child.mask);
+            libc::posix_spawnattr_setpgroup(&mut *child.attr, 0);
+            libc::posix_spawnattr_setflags(
+                &mut *child.attr,
+                (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETPGROUP) as libc::c_short,
+            );
+        }
         child
     }
 
     /// Starts the child once with `method` and waits for it.
     fn run(&mut self, method: Method) -> io::Result<()> {
         match method {
-            Method::PidfdStart => self.pidfd_start(),
+            Method::PidfdStart => self.pidfd_start(false),
+            Method::PidfdStartAttrs => self.pidfd_start(true),
             Method::Vfork | Method::VforkPidfd => {
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
@@ -239,16 +315,21 @@ impl Child {
                 unsafe { libc::close(fd) };
                 Ok(())
             }
-            Method::PosixSpawn => {
+            Method::PosixSpawn | Method::PosixSpawnAttrs => {
                 let mut pid = 0;
+                let (fa, attr): (*const _, *const _) = if method == Method::PosixSpawnAttrs {
+                    (&*self.fa, &*self.attr)
+                } else {
+                    (ptr::null(), ptr::null())
+                };
                 // SAFETY: All pointers are valid and NUL-terminated; NULL file actions and
                 // attributes mean none.
                 let ret = unsafe {
                     libc::posix_spawn(
                         &mut pid,
                         self.path.as_ptr(),
-                        ptr::null(),
-                        ptr::null(),
+                        fa,
+                        attr,
                         self.argv.as_ptr().cast(),
                         self.envp.as_ptr().cast(),
                     )
@@ -277,7 +358,7 @@ impl Child {
         }
     }
 
-    fn pidfd_start(&self) -> io::Result<()> {
+    fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
         // SAFETY: pidfd_open() takes two integers.
         let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
         if fd < 0 {
@@ -298,6 +379,9 @@ impl Child {
             if ret < 0 {
                 return Err(last_error("pidfd_config(path)"));
             }
+            if attrs {
+                self.config_attrs(fd)?;
+            }
             let mut args = PidfdStartArgs::default();
             // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
             let ret = unsafe {
@@ -316,6 +400,76 @@ impl Child {
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
         result
+    }
+}
+
+impl Child {
+    /// What libpidfdspawn adds to the path for `posix_spawn+attrs`.
+    fn config_attrs(&self, fd: libc::c_int) -> io::Result<()> {
+        // SAFETY: The argv array holds the path and a NULL.
+        let argv = unsafe { CStr::from_ptr(self.argv[0]) }.to_bytes_with_nul();
+        let mask: u64 = 1 << (libc::SIGUSR1 - 1);
+        let config = |cmd: libc::c_uint, key: &CStr, value: *const libc::c_void, aux: usize| {
+            // SAFETY: `key` is NUL-terminated and `value` valid for what `cmd` reads.
+            let ret = unsafe { libc::syscall(SYS_PIDFD_CONFIG, fd, cmd, key.as_ptr(), value, aux) };
+            if ret < 0 {
+                Err(last_error("pidfd_config"))
+            } else {
+                Ok(())
+            }
+        };
+        config(
+            PIDFD_CONFIG_SET_BINARY,
+            c"argv",
+            argv.as_ptr().cast(),
+            argv.len(),
+        )?;
+        config(PIDFD_CONFIG_SET_FLAG, c"inherit-fds", ptr::null(), 0)?;
+        config(PIDFD_CONFIG_SET_STRING, c"pgid", c"0".as_ptr().cast(), 0)?;
+        config(
+            PIDFD_CONFIG_SET_BINARY,
+            c"sigmask",
+            (&mask as *const u64).cast(),
+            8,
+        )?;
+        let actions = [
+            (PIDFD_FILE_ACTION_OPEN, 0, 0, c"/dev/null".as_ptr() as u64),
+            (PIDFD_FILE_ACTION_DUP2, 0, 1, 0),
+            (PIDFD_FILE_ACTION_CLOSE, 3, 0, 0),
+        ];
+        for (action, afd, newfd, path) in actions {
+            let a = PidfdFileAction {
+                action,
+                fd: afd,
+                newfd,
+                mode: 0,
+                flags: libc::O_RDONLY as u64,
+                path,
+            };
+            let a = PidfdFileAction {
+                flags: if action == PIDFD_FILE_ACTION_OPEN {
+                    a.flags
+                } else {
+                    0
+                },
+                ..a
+            };
+            // SAFETY: A valid struct pidfd_file_action of the size given, no key.
+            let ret = unsafe {
+                libc::syscall(
+                    SYS_PIDFD_CONFIG,
+                    fd,
+                    PIDFD_CONFIG_ADD_FILE_ACTION,
+                    ptr::null::<libc::c_char>(),
+                    &a as *const PidfdFileAction,
+                    core::mem::size_of::<PidfdFileAction>(),
+                )
+            };
+            if ret < 0 {
+                return Err(last_error("pidfd_config(file action)"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -577,8 +731,14 @@ fn main() {
         opts.per_batch
     );
     println!("# unit: ns per start+wait (guest instructions under -icount shift=0,sleep=off)");
+    if let Some(pre) = std::env::var_os("LD_PRELOAD") {
+        println!(
+            "# LD_PRELOAD={}: the posix_spawn methods go through it",
+            pre.to_string_lossy()
+        );
+    }
     println!(
-        "{:<16} {:<12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "{:<16} {:<18} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "parent", "method", "median", "p25", "p75", "min", "max"
     );
 
@@ -599,7 +759,7 @@ fn main() {
         for &method in &opts.methods {
             if method.needs_pidfd_start() && !have_pidfd {
                 println!(
-                    "{:<16} {:<12} {:>12}",
+                    "{:<16} {:<18} {:>12}",
                     parent.describe(),
                     method.name(),
                     "ENOSYS"
@@ -615,7 +775,7 @@ fn main() {
             match measure(&mut child, method, opts.batches, per_batch) {
                 Ok(s) => {
                     println!(
-                        "{:<16} {:<12} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+                        "{:<16} {:<18} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
                         parent.describe(),
                         method.name(),
                         s.median,
@@ -659,6 +819,16 @@ fn main() {
                     base / other
                 );
             }
+        }
+        if let (Some(a), Some(b)) = (
+            get(Parent::Tiny, Method::PidfdStartAttrs),
+            get(Parent::Tiny, Method::PosixSpawnAttrs),
+        ) {
+            let _ = writeln!(
+                ratios,
+                "ratio pidfd_start+attrs / posix_spawn+attrs (tiny parent): {:.3}",
+                a / b
+            );
         }
         for &parent in &opts.parents {
             if parent == Parent::Tiny {
@@ -732,6 +902,7 @@ mod tests {
             Method::Vfork,
             Method::VforkPidfd,
             Method::PosixSpawn,
+            Method::PosixSpawnAttrs,
             Method::Fork,
         ] {
             child.run(m).unwrap_or_else(|e| panic!("{}: {e}", m.name()));
