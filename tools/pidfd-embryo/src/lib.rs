@@ -157,6 +157,9 @@ pub struct Command {
     umask: Option<u32>,
     no_new_privs: bool,
     actions: Vec<FileAction>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    groups: Option<Vec<u32>>,
 }
 
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
@@ -256,6 +259,9 @@ impl Command {
             umask: None,
             no_new_privs: false,
             actions: Vec::new(),
+            uid: None,
+            gid: None,
+            groups: None,
         }
     }
 
@@ -475,6 +481,42 @@ impl Command {
     /// ```
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
         self.no_new_privs = on;
+        self
+    }
+
+    /// The child's user ID: it calls `setresuid(uid, uid, uid)` before its file actions, with
+    /// that syscall's permission checks (`EPERM` from [`Command::spawn`] if the caller may not).
+    /// posix_spawn() cannot express it: the fallback fails with `ENOTSUP`.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("id");
+    /// cmd.uid(65534).gid(65534).groups(&[65534]);
+    /// ```
+    pub fn uid(&mut self, uid: u32) -> &mut Self {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// The child's group ID: it calls `setresgid(gid, gid, gid)` before `uid` applies.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("id");
+    /// cmd.gid(100);
+    /// ```
+    pub fn gid(&mut self, gid: u32) -> &mut Self {
+        self.gid = Some(gid);
+        self
+    }
+
+    /// The child's supplementary groups: it calls `setgroups()` before `gid` applies. At least
+    /// one group; an empty list is `EINVAL` at spawn.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("id");
+    /// cmd.groups(&[100, 65534]);
+    /// ```
+    pub fn groups(&mut self, groups: &[u32]) -> &mut Self {
+        self.groups = Some(groups.to_vec());
         self
     }
 
@@ -712,6 +754,18 @@ impl Command {
         if self.no_new_privs {
             sys::set_flag(embryo, c"no-new-privs").map_err(with_log)?;
         }
+        if let Some(groups) = &self.groups {
+            let blob: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
+            sys::set_binary(embryo, c"groups", &blob).map_err(with_log)?;
+        }
+        if let Some(gid) = self.gid {
+            let v = CString::new(gid.to_string()).expect("no NUL in a number");
+            sys::set_string(embryo, c"gid", &v).map_err(with_log)?;
+        }
+        if let Some(uid) = self.uid {
+            let v = CString::new(uid.to_string()).expect("no NUL in a number");
+            sys::set_string(embryo, c"uid", &v).map_err(with_log)?;
+        }
         for action in &self.actions {
             add_action(embryo, action).map_err(with_log)?;
         }
@@ -761,7 +815,12 @@ impl Command {
                     Err(io::Error::from_raw_os_error(r))
                 }
             };
-            if self.umask.is_some() || self.no_new_privs {
+            if self.umask.is_some()
+                || self.no_new_privs
+                || self.uid.is_some()
+                || self.gid.is_some()
+                || self.groups.is_some()
+            {
                 return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
             }
             let mut flags = 0;

@@ -264,3 +264,38 @@ fn fchdir_to_a_child_descriptor() {
     );
     assert_eq!(out, "/proc\n");
 }
+
+#[test]
+fn credentials() {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "id -u; id -g; id -G"])
+        .groups(&[65534, 100])
+        .gid(65534)
+        .uid(65534);
+    match Command::backend() {
+        // Root in the guest of make test: the child drops to nobody.
+        Backend::Embryo if unsafe_euid() == 0 => {
+            let (out, code) = output(&mut c);
+            assert_eq!(code, 0, "{out}");
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines[..2], ["65534", "65534"], "{out}");
+            let mut groups: Vec<&str> = lines[2].split(' ').collect();
+            groups.sort();
+            groups.dedup();
+            assert_eq!(groups, ["100", "65534"], "{out}");
+        }
+        Backend::Embryo => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::EPERM));
+        }
+        Backend::PosixSpawn => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        }
+    }
+}
+
+fn unsafe_euid() -> libc::uid_t {
+    // SAFETY: geteuid() has no requirements.
+    unsafe { libc::geteuid() }
+}

@@ -36,6 +36,7 @@ const SCENARIOS: &[&str] = &[
     "spawnp_enoent",
     "setsid_pgroup",
     "resetids",
+    "sched",
     "pidfd_spawn",
 ];
 
@@ -155,6 +156,10 @@ fn main() {
                 flags = 0x80 | libc::POSIX_SPAWN_SETPGROUP;
             }
             "resetids" => flags = libc::POSIX_SPAWN_RESETIDS,
+            "sched" => {
+                libc::posix_spawnattr_setschedpolicy(&mut attr, libc::SCHED_OTHER);
+                flags = libc::POSIX_SPAWN_SETSCHEDULER;
+            }
             _ => {}
         }
         libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);

@@ -4,7 +4,8 @@
 //! Loaded with `LD_PRELOAD`, it interposes `posix_spawn`, `posix_spawnp`, `pidfd_spawn`,
 //! `pidfd_spawnp` and every `posix_spawn_file_actions_*` and `posix_spawnattr_*` function of
 //! glibc 2.36. A spawn it can express with `pidfd_config()` (every file action but tcsetpgrp,
-//! and the flags `POSIX_SPAWN_SETPGROUP`, `SETSIGMASK`, `SETSIGDEF`, `SETSID`, `USEVFORK`)
+//! and the flags `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`, `SETSIGDEF`, `SETSID`,
+//! `USEVFORK`)
 //! starts an embryo; anything else, and every spawn on a kernel without the syscalls, goes to the
 //! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently.
 //!
@@ -35,7 +36,8 @@ const POSIX_SPAWN_USEVFORK: c_int = 0x40;
 /// glibc's `POSIX_SPAWN_SETSID`.
 const POSIX_SPAWN_SETSID: c_int = 0x80;
 /// The flags an embryo expresses.
-const HANDLED_FLAGS: c_int = libc::POSIX_SPAWN_SETPGROUP
+const HANDLED_FLAGS: c_int = libc::POSIX_SPAWN_RESETIDS
+    | libc::POSIX_SPAWN_SETPGROUP
     | libc::POSIX_SPAWN_SETSIGMASK
     | libc::POSIX_SPAWN_SETSIGDEF
     | POSIX_SPAWN_USEVFORK
@@ -523,7 +525,7 @@ unsafe fn embryo_spawn(
     }
     let flags = c_int::from(flags);
     if flags & !HANDLED_FLAGS != 0 {
-        return Road::Fallback("a flag without an embryo key (RESETIDS, SETSCHEDULER, ...)");
+        return Road::Fallback("a flag without an embryo key (SETSCHEDULER, SETSCHEDPARAM, ...)");
     }
     let list = if fa.is_null() {
         Vec::new()
@@ -582,6 +584,9 @@ unsafe fn embryo_spawn(
         sys::set_flag(fd, c"inherit-fds")?;
         if flags & POSIX_SPAWN_SETSID != 0 {
             sys::set_flag(fd, c"setsid")?;
+        }
+        if flags & libc::POSIX_SPAWN_RESETIDS != 0 {
+            sys::set_flag(fd, c"resetids")?;
         }
         if flags & libc::POSIX_SPAWN_SETPGROUP != 0 {
             let v = CString::new(pgroup.to_string()).expect("a number has no NUL");
