@@ -160,6 +160,8 @@ pub struct Command {
     uid: Option<u32>,
     gid: Option<u32>,
     groups: Option<Vec<u32>>,
+    rlimits: Vec<(String, u64, u64)>,
+    start_suspended: bool,
 }
 
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
@@ -262,6 +264,8 @@ impl Command {
             uid: None,
             gid: None,
             groups: None,
+            rlimits: Vec::new(),
+            start_suspended: false,
         }
     }
 
@@ -520,6 +524,33 @@ impl Command {
         self
     }
 
+    /// A resource limit of the child, by the lower-case name of `RLIMIT_*` (`"nofile"`,
+    /// `"core"`, ...): soft and hard, `u64::MAX` for infinity. Set in the child before the
+    /// credentials change. posix_spawn() cannot express it: the fallback fails with `ENOTSUP`.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("true");
+    /// cmd.rlimit("nofile", 64, 128).rlimit("core", 0, 0);
+    /// ```
+    pub fn rlimit(&mut self, resource: &str, soft: u64, hard: u64) -> &mut Self {
+        self.rlimits.retain(|(r, _, _)| r != resource);
+        self.rlimits.push((resource.to_owned(), soft, hard));
+        self
+    }
+
+    /// Starts the child stopped before its first instruction: it runs when it gets `SIGCONT`
+    /// (for example from [`Child::signal`]). posix_spawn() cannot express it: the fallback fails
+    /// with `ENOTSUP`.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("true");
+    /// cmd.start_suspended(true);
+    /// ```
+    pub fn start_suspended(&mut self, on: bool) -> &mut Self {
+        self.start_suspended = on;
+        self
+    }
+
     /// Appends a file action for the child to run before its exec.
     ///
     /// ```
@@ -754,6 +785,16 @@ impl Command {
         if self.no_new_privs {
             sys::set_flag(embryo, c"no-new-privs").map_err(with_log)?;
         }
+        for (resource, soft, hard) in &self.rlimits {
+            let key = CString::new(format!("rlimit:{resource}"))
+                .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let mut v = soft.to_ne_bytes().to_vec();
+            v.extend_from_slice(&hard.to_ne_bytes());
+            sys::set_binary(embryo, &key, &v).map_err(with_log)?;
+        }
+        if self.start_suspended {
+            sys::set_flag(embryo, c"start-suspended").map_err(with_log)?;
+        }
         if let Some(groups) = &self.groups {
             let blob: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
             sys::set_binary(embryo, c"groups", &blob).map_err(with_log)?;
@@ -820,6 +861,8 @@ impl Command {
                 || self.uid.is_some()
                 || self.gid.is_some()
                 || self.groups.is_some()
+                || !self.rlimits.is_empty()
+                || self.start_suspended
             {
                 return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
             }
@@ -1097,12 +1140,23 @@ impl Child {
 
     /// Sends SIGKILL through the pidfd.
     pub fn kill(&mut self) -> io::Result<()> {
+        self.signal(libc::SIGKILL)
+    }
+
+    /// Sends a signal through the pidfd, `SIGCONT` to a child started suspended for example.
+    ///
+    /// ```no_run
+    /// let mut child = pidfd_embryo::Command::new("true").start_suspended(true).spawn()?;
+    /// child.signal(libc::SIGCONT)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn signal(&mut self, sig: libc::c_int) -> io::Result<()> {
         // SAFETY: pidfd_send_signal() with a NULL siginfo reads no memory.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_pidfd_send_signal,
                 self.pidfd.as_raw_fd(),
-                libc::SIGKILL,
+                sig,
                 ptr::null::<u8>(),
                 0,
             )

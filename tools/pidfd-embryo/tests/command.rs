@@ -269,20 +269,20 @@ fn fchdir_to_a_child_descriptor() {
 fn credentials() {
     let mut c = Command::new("/bin/sh");
     c.args(["-c", "id -u; id -g; id -G"])
-        .groups(&[65534, 100])
-        .gid(65534)
-        .uid(65534);
+        .groups(&[54321, 100])
+        .gid(54321)
+        .uid(54321);
     match Command::backend() {
-        // Root in the guest of make test: the child drops to nobody.
+        // Root in the guest of make test: the child drops to an otherwise unused uid.
         Backend::Embryo if unsafe_euid() == 0 => {
             let (out, code) = output(&mut c);
             assert_eq!(code, 0, "{out}");
             let lines: Vec<&str> = out.lines().collect();
-            assert_eq!(lines[..2], ["65534", "65534"], "{out}");
+            assert_eq!(lines[..2], ["54321", "54321"], "{out}");
             let mut groups: Vec<&str> = lines[2].split(' ').collect();
             groups.sort();
             groups.dedup();
-            assert_eq!(groups, ["100", "65534"], "{out}");
+            assert_eq!(groups, ["100", "54321"], "{out}");
         }
         Backend::Embryo => {
             let err = c.spawn().unwrap_err();
@@ -298,4 +298,35 @@ fn credentials() {
 fn unsafe_euid() -> libc::uid_t {
     // SAFETY: geteuid() has no requirements.
     unsafe { libc::geteuid() }
+}
+
+#[test]
+fn rlimits_and_start_suspended() {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "ulimit -n; ulimit -Hn"])
+        .rlimit("nofile", 64, 128)
+        .start_suspended(true)
+        .stdout(Stdio::Piped);
+    match Command::backend() {
+        Backend::Embryo => {
+            let mut child = c.spawn().expect("spawn");
+            // Stopped before its first instruction: reap reports nothing, and no output comes
+            // until SIGCONT.
+            assert!(child.try_wait().unwrap().is_none());
+            child.signal(libc::SIGCONT).unwrap();
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            assert!(child.wait().unwrap().success());
+            assert_eq!(out, "64\n128\n");
+        }
+        Backend::PosixSpawn => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        }
+    }
 }
