@@ -90,6 +90,14 @@ print(f"demo: python3 os.posix_spawn() under LD_PRELOAD=libpidfdspawn.so: child 
       f"exit {os.waitstatus_to_exitcode(status)}; spawns through an embryo: {embryo.value}, "
       f"fallbacks to glibc: {fallback.value}")
 PY
+	ex=$(dirname "$0")/../../tools/target/release/examples
+	if [ -x "$ex/std_command" ]; then
+		LD_PRELOAD=$(realpath "$lib") "$ex/std_command" | sed 's/^/demo: rust std::process::Command under LD_PRELOAD: /'
+	fi
+	if [ -x "$ex/probe" ]; then
+		echo "demo: posix_spawn() with every file action (open, dup2, close, chdir, fchdir, closefrom) under LD_PRELOAD:"
+		LD_PRELOAD=$(realpath "$lib") "$ex/probe" actions 2>&1 | sed 's/^/demo:   /'
+	fi
 fi
 
 # What a start costs from a tiny parent and from one with 1 GiB touched.
