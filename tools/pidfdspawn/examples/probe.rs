@@ -37,6 +37,7 @@ const SCENARIOS: &[&str] = &[
     "setsid_pgroup",
     "resetids",
     "sched",
+    "tcsetpgrp",
     "pidfd_spawn",
 ];
 
@@ -157,8 +158,23 @@ fn main() {
             }
             "resetids" => flags = libc::POSIX_SPAWN_RESETIDS,
             "sched" => {
-                libc::posix_spawnattr_setschedpolicy(&mut attr, libc::SCHED_OTHER);
-                flags = libc::POSIX_SPAWN_SETSCHEDULER;
+                // glibc's setschedpolicy takes only the POSIX policies; FIFO needs root (the
+                // tests run as root, and both roads then report the same error otherwise).
+                let param = libc::sched_param { sched_priority: 1 };
+                libc::posix_spawnattr_setschedpolicy(&mut attr, libc::SCHED_FIFO);
+                libc::posix_spawnattr_setschedparam(&mut attr, &param);
+                flags = libc::POSIX_SPAWN_SETSCHEDULER | libc::POSIX_SPAWN_SETSCHEDPARAM;
+            }
+            "tcsetpgrp" => {
+                // /dev/null is no terminal: ENOTTY, from glibc either way.
+                libc::posix_spawn_file_actions_addopen(
+                    &mut fa,
+                    8,
+                    devnull.as_ptr(),
+                    libc::O_RDONLY,
+                    0,
+                );
+                posix_spawn_file_actions_addtcsetpgrp_np(&mut fa, 8);
             }
             _ => {}
         }
@@ -168,6 +184,13 @@ fn main() {
     // grep reports its own mask: the shell would reset it before any command could see it.
     let (a0, a1, a2) = if scenario == "sigmask" {
         (c("grep"), c("^SigBlk"), c("/proc/self/status"))
+    } else if scenario == "sched" {
+        // Field 41 of /proc/PID/stat is the scheduling policy.
+        (
+            c("sh"),
+            c("-c"),
+            c("echo policy $(cut -d' ' -f41 /proc/$$/stat)"),
+        )
     } else {
         (c("sh"), c("-c"), c(SCRIPT))
     };
@@ -294,6 +317,10 @@ fn pidfd_spawn(
 }
 
 extern "C" {
+    fn posix_spawn_file_actions_addtcsetpgrp_np(
+        fa: *mut libc::posix_spawn_file_actions_t,
+        fd: c_int,
+    ) -> c_int;
     fn posix_spawn_file_actions_addchdir_np(
         fa: *mut libc::posix_spawn_file_actions_t,
         path: *const c_char,

@@ -4,8 +4,8 @@
 //! Loaded with `LD_PRELOAD`, it interposes `posix_spawn`, `posix_spawnp`, `pidfd_spawn`,
 //! `pidfd_spawnp` and every `posix_spawn_file_actions_*` and `posix_spawnattr_*` function of
 //! glibc 2.36. A spawn it can express with `pidfd_config()` (every file action but tcsetpgrp,
-//! and the flags `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`, `SETSIGDEF`, `SETSID`,
-//! `USEVFORK`)
+//! and every flag of glibc 2.36: `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`,
+//! `SETSIGDEF`, `SETSCHEDULER`, `SETSCHEDPARAM`, `SETSID`, `USEVFORK`)
 //! starts an embryo; anything else, and every spawn on a kernel without the syscalls, goes to the
 //! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently.
 //!
@@ -37,6 +37,8 @@ const POSIX_SPAWN_USEVFORK: c_int = 0x40;
 const POSIX_SPAWN_SETSID: c_int = 0x80;
 /// The flags an embryo expresses.
 const HANDLED_FLAGS: c_int = libc::POSIX_SPAWN_RESETIDS
+    | libc::POSIX_SPAWN_SETSCHEDULER
+    | libc::POSIX_SPAWN_SETSCHEDPARAM
     | libc::POSIX_SPAWN_SETPGROUP
     | libc::POSIX_SPAWN_SETSIGMASK
     | libc::POSIX_SPAWN_SETSIGDEF
@@ -468,6 +470,21 @@ fn sigset_bits(set: &libc::sigset_t) -> u64 {
     })
 }
 
+/// A `struct sched_attr` (version 0, 48 bytes) for a policy and a static priority. The nice
+/// value is the caller's, which the child inherits and which sched_setscheduler() and
+/// sched_setparam() (what glibc's child calls) leave alone.
+fn sched_attr(policy: c_int, priority: c_int) -> [u8; 48] {
+    // SAFETY: getpriority() reads nothing; -1 can be a valid answer, which is fine here.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let mut a = [0u8; 48];
+    a[0..4].copy_from_slice(&48u32.to_ne_bytes());
+    a[4..8].copy_from_slice(&(policy as u32).to_ne_bytes());
+    // sched_flags (8..16) stays 0.
+    a[16..20].copy_from_slice(&nice.to_ne_bytes());
+    a[20..24].copy_from_slice(&(priority as u32).to_ne_bytes());
+    a
+}
+
 /// Packs a NULL-terminated `char *` array into the `argv`/`envp` blob.
 ///
 /// # Safety
@@ -512,6 +529,9 @@ unsafe fn embryo_spawn(
     }
     let mut flags: libc::c_short = 0;
     let mut pgroup: libc::pid_t = 0;
+    let mut policy: c_int = 0;
+    // SAFETY: An all-zero sched_param is valid storage for the getter to fill.
+    let mut param: libc::sched_param = unsafe { core::mem::zeroed() };
     // SAFETY: All-zero sets are valid storage for the getters to fill.
     let (mut mask, mut dfl): (libc::sigset_t, libc::sigset_t) = unsafe { core::mem::zeroed() };
     if !attr.is_null() {
@@ -521,11 +541,13 @@ unsafe fn embryo_spawn(
             posix_spawnattr_getpgroup(attr, &mut pgroup);
             posix_spawnattr_getsigmask(attr, &mut mask);
             posix_spawnattr_getsigdefault(attr, &mut dfl);
+            posix_spawnattr_getschedpolicy(attr, &mut policy);
+            posix_spawnattr_getschedparam(attr, &mut param);
         }
     }
     let flags = c_int::from(flags);
     if flags & !HANDLED_FLAGS != 0 {
-        return Road::Fallback("a flag without an embryo key (SETSCHEDULER, SETSCHEDPARAM, ...)");
+        return Road::Fallback("a flag this library does not know");
     }
     let list = if fa.is_null() {
         Vec::new()
@@ -587,6 +609,17 @@ unsafe fn embryo_spawn(
         }
         if flags & libc::POSIX_SPAWN_RESETIDS != 0 {
             sys::set_flag(fd, c"resetids")?;
+        }
+        if flags & (libc::POSIX_SPAWN_SETSCHEDULER | libc::POSIX_SPAWN_SETSCHEDPARAM) != 0 {
+            // SETSCHEDULER: sched_setscheduler(0, policy, param); SETSCHEDPARAM alone:
+            // sched_setparam(0, param), which keeps the policy the child inherits (ours).
+            let policy = if flags & libc::POSIX_SPAWN_SETSCHEDULER != 0 {
+                policy
+            } else {
+                // SAFETY: sched_getscheduler(0) reads nothing.
+                unsafe { libc::sched_getscheduler(0) }
+            };
+            sys::set_binary(fd, c"sched", &sched_attr(policy, param.sched_priority))?;
         }
         if flags & libc::POSIX_SPAWN_SETPGROUP != 0 {
             let v = CString::new(pgroup.to_string()).expect("a number has no NUL");

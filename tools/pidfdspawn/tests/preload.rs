@@ -5,7 +5,7 @@
 //!
 //! On a kernel without the syscalls both runs go to glibc (the library falls back). With
 //! `PIDFD_EMBRYO_REQUIRE=1` (the guest of `make test`) the library must answer every scenario
-//! itself but the one it cannot express yet (a scheduling policy), which must fall back.
+//! itself but the one it cannot express yet (addtcsetpgrp_np), which must fall back.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -49,14 +49,14 @@ fn same_behaviour_as_glibc() {
         assert!(plain.starts_with("ret "), "{scenario}: {plain}");
         assert!(plain.contains("zombie-check none"), "{scenario}: {plain}");
         let want = match (required(), scenario) {
-            (true, "sched") => "via embryo=0 fallback=1",
+            (true, "tcsetpgrp") => "via embryo=0 fallback=1",
             (true, _) => "via embryo=1 fallback=0",
             (false, _) => "via embryo=0 fallback=1",
         };
         assert_eq!(pre_err.trim(), want, "{scenario}");
         checked += 1;
     }
-    assert!(checked >= 15, "only {checked} scenarios");
+    assert!(checked >= 16, "only {checked} scenarios");
 }
 
 #[test]
@@ -100,6 +100,12 @@ fn child_state() {
     assert!(out.contains("pgrp: own\n"), "{out}");
     let (out, _) = probe("setsid", true);
     assert!(out.contains("session: own\n"), "{out}");
+    // SAFETY: geteuid() has no requirements.
+    if unsafe { libc::geteuid() } == 0 {
+        let (out, _) = probe("sched", true);
+        let want = format!("policy {}", libc::SCHED_FIFO);
+        assert!(out.lines().any(|l| l == want), "{out}");
+    }
 }
 
 #[test]
