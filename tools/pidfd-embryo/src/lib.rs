@@ -162,6 +162,7 @@ pub struct Command {
     groups: Option<Vec<u32>>,
     rlimits: Vec<(String, u64, u64)>,
     start_suspended: bool,
+    cpus: Option<Vec<usize>>,
 }
 
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
@@ -266,6 +267,7 @@ impl Command {
             groups: None,
             rlimits: Vec::new(),
             start_suspended: false,
+            cpus: None,
         }
     }
 
@@ -538,6 +540,19 @@ impl Command {
         self
     }
 
+    /// The CPUs the child may run on (`sched_setaffinity()` in the child, with its checks: a
+    /// set with no usable CPU is `EINVAL` at spawn). posix_spawn() cannot express it: the
+    /// fallback fails with `ENOTSUP`.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("true");
+    /// cmd.cpu_affinity(&[0, 2]);
+    /// ```
+    pub fn cpu_affinity(&mut self, cpus: &[usize]) -> &mut Self {
+        self.cpus = Some(cpus.to_vec());
+        self
+    }
+
     /// Starts the child stopped before its first instruction: it runs when it gets `SIGCONT`
     /// (for example from [`Child::signal`]). posix_spawn() cannot express it: the fallback fails
     /// with `ENOTSUP`.
@@ -795,6 +810,15 @@ impl Command {
         if self.start_suspended {
             sys::set_flag(embryo, c"start-suspended").map_err(with_log)?;
         }
+        if let Some(cpus) = &self.cpus {
+            // The UAPI's byte bitmap: bit n % 8 of byte n / 8 for CPU n.
+            let len = cpus.iter().max().map_or(1, |m| m / 8 + 1);
+            let mut bits = vec![0u8; len];
+            for &c in cpus {
+                bits[c / 8] |= 1 << (c % 8);
+            }
+            sys::set_binary(embryo, c"cpu-affinity", &bits).map_err(with_log)?;
+        }
         if let Some(groups) = &self.groups {
             let blob: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
             sys::set_binary(embryo, c"groups", &blob).map_err(with_log)?;
@@ -863,6 +887,7 @@ impl Command {
                 || self.groups.is_some()
                 || !self.rlimits.is_empty()
                 || self.start_suspended
+                || self.cpus.is_some()
             {
                 return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
             }

@@ -330,3 +330,21 @@ fn rlimits_and_start_suspended() {
         }
     }
 }
+
+#[test]
+fn cpu_affinity() {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "grep Cpus_allowed_list /proc/self/status"])
+        .cpu_affinity(&[0]);
+    match Command::backend() {
+        Backend::Embryo => {
+            let (out, code) = output(&mut c);
+            assert_eq!(code, 0);
+            assert_eq!(out, "Cpus_allowed_list:\t0\n");
+        }
+        Backend::PosixSpawn => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        }
+    }
+}
