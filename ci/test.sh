@@ -18,6 +18,10 @@ done
 (cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
 (cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
 (cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
+# cargo test builds a cdylib's rlib only: the preload test needs the .so and
+# the probe example built first (debug, next to the test binary).
+(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
+	die "cannot build libpidfdspawn and its probe"
 cargo_log="$OUT/cargo-test.log"
 (cd "$TOP/tools" && cargo test -q 2>&1) | tee "$cargo_log" | grep -E '^test result|FAILED|panicked' || true
 read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
@@ -32,9 +36,8 @@ guest_tests=$(cd "$TOP/tools" && cargo test -p pidfd-embryo --test command --no-
 	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
 [ -n "$guest_tests" ] || die "cannot build the pidfd-embryo tests for the guest"
 guest_tests="$TOP/tools/$guest_tests"
-# And libpidfdspawn's comparison with glibc, with the library and its probe.
-(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
-	die "cannot build libpidfdspawn for the guest"
+# And libpidfdspawn's comparison with glibc, with the library and its probe
+# (built above).
 preload_tests=$(cd "$TOP/tools" && cargo test -p pidfdspawn --test preload --no-run 2>&1 |
 	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
 [ -n "$preload_tests" ] || die "cannot build the libpidfdspawn tests for the guest"

@@ -21,7 +21,15 @@ fn probe(scenario: &str, preload: bool) -> (String, String) {
     let mut cmd = Command::new(dir.join("examples/probe"));
     cmd.arg(scenario).env_remove("LD_PRELOAD");
     if preload {
-        cmd.env("LD_PRELOAD", dir.join("libpidfdspawn.so"));
+        // `cargo test` does not link the cdylib; without it ld.so would only warn and the
+        // "preloaded" run would be glibc's again.
+        let lib = dir.join("libpidfdspawn.so");
+        assert!(
+            lib.is_file(),
+            "{} is missing: run `cargo build -p pidfdspawn --lib --examples` first",
+            lib.display()
+        );
+        cmd.env("LD_PRELOAD", lib);
     }
     let out = cmd
         .output()
