@@ -747,17 +747,69 @@ impl Command {
         envp: &[u8],
         fds: &[(u32, OwnedFd)],
     ) -> io::Result<libc::pid_t> {
-        // Name the failing step from the embryo's log when the kernel left one.
-        let with_log = |e: io::Error| match (e.raw_os_error(), sys::read_log(embryo)) {
-            (Some(errno), Ok(Some(msg))) => io::Error::new(
-                e.kind(),
-                SpawnError {
-                    errno,
-                    message: Some(msg.trim_end().to_owned()),
-                },
-            ),
-            _ => e,
+        self.configure_embryo(embryo, path, argv, envp, fds)?;
+        let mut args = sys::StartArgs::default();
+        sys::pidfd_start(embryo, &mut args).map_err(|e| with_log(embryo, e))?;
+        Ok(args.pid as libc::pid_t)
+    }
+
+    /// Keeps this configuration in an embryo that is never started itself: each
+    /// [`Template::spawn`] starts a copy of it (`PIDFD_START_COPY`) without configuring anything
+    /// again. The program, its directory and the descriptors are captured now; later changes to
+    /// this `Command` do not reach the template.
+    ///
+    /// Needs the embryo syscalls (`ENOTSUP` without them); [`Stdio::Piped`] is `EINVAL`, since
+    /// every child would share one pipe.
+    ///
+    /// ```no_run
+    /// let template = pidfd_embryo::Command::new("true").template()?;
+    /// for _ in 0..3 {
+    ///     assert!(template.spawn()?.wait()?.success());
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn template(&mut self) -> io::Result<Template> {
+        if self.program.is_empty() {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        if self.stdio.iter().any(|s| matches!(s, Some(Stdio::Piped))) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let embryo = match sys::pidfd_open_empty(0) {
+            Ok(embryo) => embryo,
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOSYS)
+                    || e.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
+            }
+            Err(e) => return Err(e),
         };
+        let name = cstring(&self.program)?;
+        let (mut fds, _) = self.take_stdio()?;
+        for (n, fd) in &self.fds {
+            fds.push((*n, fd.try_clone()?));
+        }
+        let argv = sys::pack(&self.args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())?;
+        let env: Vec<OsString> = match &self.env {
+            Some(e) => e.clone(),
+            None => self.env_mut().clone(),
+        };
+        let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
+        self.configure_embryo(embryo.as_fd(), &name, &argv, &envp, &fds)?;
+        Ok(Template { embryo })
+    }
+
+    /// Applies this configuration to an unstarted embryo.
+    fn configure_embryo(
+        &self,
+        embryo: BorrowedFd<'_>,
+        path: &CString,
+        argv: &[u8],
+        envp: &[u8],
+        fds: &[(u32, OwnedFd)],
+    ) -> io::Result<()> {
+        let with_log = |e| with_log(embryo, e);
         sys::set_string(embryo, c"path", path).map_err(with_log)?;
         if !path.as_bytes().contains(&b'/') {
             let dirs = CString::new(self.path_var())
@@ -834,9 +886,7 @@ impl Command {
         for action in &self.actions {
             add_action(embryo, action).map_err(with_log)?;
         }
-        let mut args = sys::StartArgs::default();
-        sys::pidfd_start(embryo, &mut args).map_err(with_log)?;
-        Ok(args.pid as libc::pid_t)
+        Ok(())
     }
 
     fn start_posix_spawn(
@@ -1099,6 +1149,48 @@ extern "C" {
         fa: *mut libc::posix_spawn_file_actions_t,
         fd: libc::c_int,
     ) -> libc::c_int;
+}
+
+/// Names the failing step of a call on `embryo` from its log, when the kernel left a message.
+fn with_log(embryo: BorrowedFd<'_>, e: io::Error) -> io::Error {
+    match (e.raw_os_error(), sys::read_log(embryo)) {
+        (Some(errno), Ok(Some(msg))) => io::Error::new(
+            e.kind(),
+            SpawnError {
+                errno,
+                message: Some(msg.trim_end().to_owned()),
+            },
+        ),
+        _ => e,
+    }
+}
+
+/// A configured embryo that starts copies of itself: see [`Command::template`].
+///
+/// It can be shared between threads; each [`Template::spawn`] is one `pidfd_start()` call.
+#[derive(Debug)]
+pub struct Template {
+    embryo: OwnedFd,
+}
+
+impl Template {
+    /// Starts a copy of the template as a new child; its exec error, if any, comes back here.
+    pub fn spawn(&self) -> io::Result<Child> {
+        let mut args = sys::StartArgs {
+            flags: sys::START_COPY,
+            pid: 0,
+        };
+        let pidfd = sys::pidfd_start_copy(self.embryo.as_fd(), &mut args)
+            .map_err(|e| with_log(self.embryo.as_fd(), e))?;
+        Ok(Child {
+            pid: args.pid as libc::pid_t,
+            pidfd,
+            backend: Backend::Embryo,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        })
+    }
 }
 
 impl Child {

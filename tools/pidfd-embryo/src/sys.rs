@@ -83,7 +83,7 @@ pub const FILE_ACTION_SIZE_VER0: usize = 32;
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StartArgs {
-    /// Start flags; none is defined yet.
+    /// Start flags: 0 or [`START_COPY`].
     pub flags: u64,
     /// Out: the pid of the started process, in the caller's pid namespace.
     pub pid: u64,
@@ -91,6 +91,9 @@ pub struct StartArgs {
 
 /// `PIDFD_START_ARGS_SIZE_VER0`.
 pub const START_ARGS_SIZE_VER0: usize = 16;
+
+/// `PIDFD_START_COPY`: start a copy of the embryo, leave the embryo unstarted.
+pub const START_COPY: u64 = 1;
 
 /// `pidfd_open(0, PIDFD_EMPTY | flags)`: a new embryo.
 ///
@@ -251,6 +254,25 @@ pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// `pidfd_start(fd, args, sizeof(*args))` with [`START_COPY`] in `args.flags`: starts a copy of
+/// the embryo and returns a pidfd of the new process; the embryo stays unstarted.
+pub fn pidfd_start_copy(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<OwnedFd> {
+    // SAFETY: `args` is a valid, writable struct pidfd_start_args of the size given.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_PIDFD_START,
+            fd.as_raw_fd(),
+            args as *mut StartArgs,
+            core::mem::size_of::<StartArgs>(),
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: With PIDFD_START_COPY the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
 }
 
 /// Reads the oldest message of an embryo's log (read(2) on the embryo fd); `None` when empty.

@@ -348,3 +348,75 @@ fn cpu_affinity() {
         }
     }
 }
+
+#[test]
+fn template_copies() {
+    let dir = std::env::temp_dir().join(format!("pidfd-embryo-template-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "echo \"$$ $1\"; exit 3", "sh", "first"])
+        .stdout(Stdio::Fd(out.into()));
+    let template = match c.template() {
+        Ok(t) => t,
+        Err(e) => {
+            // Only an embryo can be a template; the fallback says so instead of forking.
+            assert!(std::env::var_os("PIDFD_EMBRYO_REQUIRE").is_none(), "{e}");
+            assert_eq!(errno(&e), Some(libc::ENOTSUP), "{e}");
+            return;
+        }
+    };
+    // Changes to the Command after template() do not reach it.
+    c.arg("ignored");
+    let template = std::sync::Arc::new(template);
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let t = template.clone();
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|_| {
+                        let mut child = t.spawn().unwrap();
+                        assert_eq!(child.backend(), Backend::Embryo);
+                        assert_eq!(child.wait().unwrap().code(), Some(3));
+                        child.id()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut pids: Vec<u32> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 12);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut seen: Vec<u32> = text
+        .lines()
+        .map(|l| {
+            let (pid, arg) = l.split_once(' ').unwrap();
+            assert_eq!(arg, "first");
+            pid.parse().unwrap()
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, pids);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A template whose program is missing fails at each spawn with the exec's error and the
+    // kernel's message.
+    let bad = Command::new("/nonexistent/prog").template().unwrap();
+    let e = bad.spawn().unwrap_err();
+    assert_eq!(errno(&e), Some(libc::ENOENT));
+    let msg = e
+        .get_ref()
+        .and_then(|s| s.downcast_ref::<SpawnError>())
+        .and_then(|s| s.message().map(str::to_owned));
+    assert!(msg.is_some_and(|m| m.contains("/nonexistent/prog")), "{e}");
+    assert!(Command::new("true")
+        .stdout(Stdio::Piped)
+        .template()
+        .is_err_and(|e| errno(&e) == Some(libc::EINVAL)));
+}

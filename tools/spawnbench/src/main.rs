@@ -18,6 +18,11 @@
 //! pgid, sigmask, three file actions). Run under `LD_PRELOAD=libpidfdspawn.so`, the two
 //! `posix_spawn` methods measure that library instead of glibc.
 //!
+//! `pidfd_copy` and `pidfd_copy+attrs` configure one embryo as `pidfd_start` and
+//! `pidfd_start+attrs` do, once, and then start copies of it with
+//! `pidfd_start(PIDFD_START_COPY)`, waiting through each copy's new pidfd: a template against
+//! building a fresh embryo for every start.
+//!
 //! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
 //! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
 //!
@@ -48,6 +53,7 @@ const PIDFD_CONFIG_ADD_FILE_ACTION: libc::c_uint = 6;
 const PIDFD_FILE_ACTION_OPEN: u32 = 1;
 const PIDFD_FILE_ACTION_CLOSE: u32 = 2;
 const PIDFD_FILE_ACTION_DUP2: u32 = 3;
+const PIDFD_START_COPY: u64 = 1;
 
 /// `struct pidfd_file_action`, version 0.
 #[repr(C)]
@@ -83,10 +89,14 @@ enum Method {
     PosixSpawnAttrs,
     /// The same launch as the embryo calls libpidfdspawn makes for it.
     PidfdStartAttrs,
+    /// `PidfdStart`'s embryo configured once, started as copies.
+    PidfdCopy,
+    /// `PidfdStartAttrs`'s embryo configured once, started as copies.
+    PidfdCopyAttrs,
 }
 
 impl Method {
-    const ALL: [Method; 8] = [
+    const ALL: [Method; 10] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
@@ -95,6 +105,8 @@ impl Method {
         Method::EmbryoOnly,
         Method::PosixSpawnAttrs,
         Method::PidfdStartAttrs,
+        Method::PidfdCopy,
+        Method::PidfdCopyAttrs,
     ];
 
     fn name(self) -> &'static str {
@@ -107,13 +119,19 @@ impl Method {
             Method::EmbryoOnly => "embryo-only",
             Method::PosixSpawnAttrs => "posix_spawn+attrs",
             Method::PidfdStartAttrs => "pidfd_start+attrs",
+            Method::PidfdCopy => "pidfd_copy",
+            Method::PidfdCopyAttrs => "pidfd_copy+attrs",
         }
     }
 
     fn needs_pidfd_start(self) -> bool {
         matches!(
             self,
-            Method::PidfdStart | Method::EmbryoOnly | Method::PidfdStartAttrs
+            Method::PidfdStart
+                | Method::EmbryoOnly
+                | Method::PidfdStartAttrs
+                | Method::PidfdCopy
+                | Method::PidfdCopyAttrs
         )
     }
 }
@@ -166,6 +184,17 @@ struct Child {
     attr: Box<libc::posix_spawnattr_t>,
     /// The signal mask of the `+attrs` methods.
     mask: libc::sigset_t,
+    /// The configured embryos the `pidfd_copy` methods copy: plain and `+attrs`.
+    templates: [Option<libc::c_int>; 2],
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        for fd in self.templates.iter().flatten() {
+            // SAFETY: The template embryos are ours.
+            unsafe { libc::close(*fd) };
+        }
+    }
 }
 
 fn last_error(what: &str) -> io::Error {
@@ -240,6 +269,7 @@ impl Child {
             fa,
             attr,
             mask,
+            templates: [None, None],
         };
         child.argv[0] = child.path.as_ptr();
         // SAFETY: The objects are valid storage, initialised here once; the path is a static
@@ -273,6 +303,8 @@ impl Child {
         match method {
             Method::PidfdStart => self.pidfd_start(false),
             Method::PidfdStartAttrs => self.pidfd_start(true),
+            Method::PidfdCopy => self.pidfd_copy(false),
+            Method::PidfdCopyAttrs => self.pidfd_copy(true),
             Method::Vfork | Method::VforkPidfd => {
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
@@ -358,7 +390,8 @@ impl Child {
         }
     }
 
-    fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
+    /// A new embryo configured for the `pidfd_start` method, or its `+attrs` variant.
+    fn embryo(&self, attrs: bool) -> io::Result<libc::c_int> {
         // SAFETY: pidfd_open() takes two integers.
         let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
         if fd < 0 {
@@ -382,6 +415,52 @@ impl Child {
             if attrs {
                 self.config_attrs(fd)?;
             }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // SAFETY: `fd` is ours.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        Ok(fd)
+    }
+
+    /// Starts a copy of the (once configured) template and waits for it.
+    fn pidfd_copy(&mut self, attrs: bool) -> io::Result<()> {
+        let slot = usize::from(attrs);
+        let template = match self.templates[slot] {
+            Some(fd) => fd,
+            None => {
+                let fd = self.embryo(attrs)?;
+                self.templates[slot] = Some(fd);
+                fd
+            }
+        };
+        let mut args = PidfdStartArgs {
+            flags: PIDFD_START_COPY,
+            pid: 0,
+        };
+        // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
+        let fd = unsafe {
+            libc::syscall(
+                SYS_PIDFD_START,
+                template,
+                &mut args as *mut PidfdStartArgs,
+                core::mem::size_of::<PidfdStartArgs>(),
+            )
+        } as libc::c_int;
+        if fd < 0 {
+            return Err(last_error("pidfd_start(PIDFD_START_COPY)"));
+        }
+        let result = wait_pidfd(fd);
+        // SAFETY: `fd` is ours.
+        unsafe { libc::close(fd) };
+        result
+    }
+
+    fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
+        let fd = self.embryo(attrs)?;
+        let result = (|| {
             let mut args = PidfdStartArgs::default();
             // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
             let ret = unsafe {
@@ -645,7 +724,8 @@ struct Options {
 fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
-         vfork+pidfd,posix_spawn,fork+exec,embryo-only] [--batches N] [--per-batch N]"
+         vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
+         pidfd_copy,pidfd_copy+attrs] [--batches N] [--per-batch N]"
     );
     process::exit(2)
 }
@@ -818,6 +898,23 @@ fn main() {
                     method.name(),
                     base / other
                 );
+            }
+        }
+        for (copy, fresh) in [
+            (Method::PidfdCopy, Method::PidfdStart),
+            (Method::PidfdCopyAttrs, Method::PidfdStartAttrs),
+        ] {
+            for &parent in &opts.parents {
+                if let (Some(a), Some(b)) = (get(parent, copy), get(parent, fresh)) {
+                    let _ = writeln!(
+                        ratios,
+                        "ratio {} / {} ({}): {:.3}",
+                        copy.name(),
+                        fresh.name(),
+                        parent.describe(),
+                        a / b
+                    );
+                }
             }
         }
         if let (Some(a), Some(b)) = (
