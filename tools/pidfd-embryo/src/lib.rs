@@ -196,6 +196,9 @@ pub enum FileAction {
     Chdir(PathBuf),
     /// Change the working directory to an open directory descriptor of the child.
     Fchdir(u32),
+    /// Make the child's process group the foreground group of the terminal on this descriptor
+    /// of the child (`tcsetpgrp(fd, getpgrp())`).
+    Tcsetpgrp(u32),
 }
 
 /// The `__u64` signal set of the UAPI: bit n - 1 for signal n.
@@ -1079,6 +1082,9 @@ fn add_action(embryo: BorrowedFd<'_>, action: &FileAction) -> io::Result<()> {
         FileAction::Fchdir(fd) => {
             sys::add_file_action(embryo, T::Fchdir, c_fd(*fd)?, 0, 0, 0, None)
         }
+        FileAction::Tcsetpgrp(fd) => {
+            sys::add_file_action(embryo, T::Tcsetpgrp, c_fd(*fd)?, 0, 0, 0, None)
+        }
     }
 }
 
@@ -1118,6 +1124,10 @@ fn glibc_action(
         }
         // SAFETY: See above.
         FileAction::Fchdir(fd) => unsafe { posix_spawn_file_actions_addfchdir_np(fa, c_fd(*fd)?) },
+        // SAFETY: See above.
+        FileAction::Tcsetpgrp(fd) => unsafe {
+            posix_spawn_file_actions_addtcsetpgrp_np(fa, c_fd(*fd)?)
+        },
     })
 }
 
@@ -1146,6 +1156,10 @@ extern "C" {
         path: *const libc::c_char,
     ) -> libc::c_int;
     fn posix_spawn_file_actions_addfchdir_np(
+        fa: *mut libc::posix_spawn_file_actions_t,
+        fd: libc::c_int,
+    ) -> libc::c_int;
+    fn posix_spawn_file_actions_addtcsetpgrp_np(
         fa: *mut libc::posix_spawn_file_actions_t,
         fd: libc::c_int,
     ) -> libc::c_int;

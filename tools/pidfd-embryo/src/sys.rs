@@ -55,6 +55,8 @@ pub enum FileActionType {
     Chdir = 5,
     /// `addfchdir_np(fd)`.
     Fchdir = 6,
+    /// `addtcsetpgrp_np(fd)`.
+    Tcsetpgrp = 7,
 }
 
 /// `struct pidfd_file_action`, `PIDFD_FILE_ACTION_SIZE_VER0` bytes. Fields an action does not

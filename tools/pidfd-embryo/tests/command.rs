@@ -420,3 +420,34 @@ fn template_copies() {
         .template()
         .is_err_and(|e| errno(&e) == Some(libc::EINVAL)));
 }
+
+#[test]
+fn tcsetpgrp_on_a_non_terminal_is_enotty() {
+    // /dev/null is no terminal: glibc's addtcsetpgrp_np and the embryo's action both fail so.
+    let err = Command::new("/bin/true")
+        .file_action(FileAction::Open {
+            fd: 8,
+            path: "/dev/null".into(),
+            flags: libc::O_RDONLY,
+            mode: 0,
+        })
+        .file_action(FileAction::Tcsetpgrp(8))
+        .spawn()
+        .unwrap_err();
+    assert_eq!(errno(&err), Some(libc::ENOTTY));
+    if Command::backend() == Backend::Embryo {
+        let msg = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<SpawnError>())
+            .and_then(|e| e.message())
+            .unwrap_or("")
+            .to_owned();
+        assert!(msg.contains("file-action 1 (tcsetpgrp)"), "message: {msg}");
+    }
+    // Not open in the child: EBADF.
+    let err = Command::new("/bin/true")
+        .file_action(FileAction::Tcsetpgrp(900))
+        .spawn()
+        .unwrap_err();
+    assert_eq!(errno(&err), Some(libc::EBADF));
+}

@@ -3,8 +3,8 @@
 //!
 //! Loaded with `LD_PRELOAD`, it interposes `posix_spawn`, `posix_spawnp`, `pidfd_spawn`,
 //! `pidfd_spawnp` and every `posix_spawn_file_actions_*` and `posix_spawnattr_*` function of
-//! glibc 2.36. A spawn it can express with `pidfd_config()` (every file action but tcsetpgrp,
-//! and every flag of glibc 2.36: `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`,
+//! glibc 2.36. A spawn it can express with `pidfd_config()` (every file action, tcsetpgrp
+//! included, and every flag of glibc 2.36: `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`,
 //! `SETSIGDEF`, `SETSCHEDULER`, `SETSCHEDPARAM`, `SETSID`, `USEVFORK`)
 //! starts an embryo; anything else, and every spawn on a kernel without the syscalls, goes to the
 //! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently.
@@ -342,7 +342,7 @@ pub unsafe extern "C" fn posix_spawn_file_actions_addfchdir_np(
     })
 }
 
-/// `posix_spawn_file_actions_addtcsetpgrp_np(3)`: recorded, and a spawn with it falls back.
+/// `posix_spawn_file_actions_addtcsetpgrp_np(3)`: recorded, and run by the child as a file action.
 ///
 /// # Safety
 ///
@@ -557,10 +557,6 @@ unsafe fn embryo_spawn(
             None => return Road::Fallback("a file-actions object this library did not see"),
         }
     };
-    if list.iter().any(|a| matches!(a, Action::TcSetPgrp(_))) {
-        return Road::Fallback("addtcsetpgrp_np");
-    }
-
     // SAFETY: `path` is a NUL-terminated string.
     let name = unsafe { CStr::from_ptr(path) };
     if name.is_empty() {
@@ -642,7 +638,7 @@ unsafe fn embryo_spawn(
                 Action::CloseFrom(n) => sys::add_file_action(fd, T::CloseFrom, *n, 0, 0, 0, None),
                 Action::Chdir(p) => sys::add_file_action(fd, T::Chdir, 0, 0, 0, 0, Some(p)),
                 Action::Fchdir(n) => sys::add_file_action(fd, T::Fchdir, *n, 0, 0, 0, None),
-                Action::TcSetPgrp(_) => unreachable!("checked above"),
+                Action::TcSetPgrp(n) => sys::add_file_action(fd, T::Tcsetpgrp, *n, 0, 0, 0, None),
             }?;
         }
         let mut args = sys::StartArgs::default();

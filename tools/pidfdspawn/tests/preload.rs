@@ -5,7 +5,7 @@
 //!
 //! On a kernel without the syscalls both runs go to glibc (the library falls back). With
 //! `PIDFD_EMBRYO_REQUIRE=1` (the guest of `make test`) the library must answer every scenario
-//! itself but the one it cannot express yet (addtcsetpgrp_np), which must fall back.
+//! itself, addtcsetpgrp_np included.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -57,7 +57,6 @@ fn same_behaviour_as_glibc() {
         assert!(plain.starts_with("ret "), "{scenario}: {plain}");
         assert!(plain.contains("zombie-check none"), "{scenario}: {plain}");
         let want = match (required(), scenario) {
-            (true, "tcsetpgrp") => "via embryo=0 fallback=1",
             (true, _) => "via embryo=1 fallback=0",
             (false, _) => "via embryo=0 fallback=1",
         };
