@@ -163,6 +163,7 @@ pub struct Command {
     rlimits: Vec<(String, u64, u64)>,
     start_suspended: bool,
     cpus: Option<Vec<usize>>,
+    cgroup: Option<OwnedFd>,
 }
 
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
@@ -271,6 +272,7 @@ impl Command {
             rlimits: Vec::new(),
             start_suspended: false,
             cpus: None,
+            cgroup: None,
         }
     }
 
@@ -553,6 +555,21 @@ impl Command {
     /// ```
     pub fn cpu_affinity(&mut self, cpus: &[usize]) -> &mut Self {
         self.cpus = Some(cpus.to_vec());
+        self
+    }
+
+    /// Creates the child in a cgroup2 directory (open, `O_PATH` will do), as clone3()'s
+    /// `CLONE_INTO_CGROUP` does: it never runs in the caller's cgroup, and the permission checks
+    /// are the caller's at spawn time. glibc 2.36's posix_spawn() cannot express it: the
+    /// fallback fails with `ENOTSUP`.
+    ///
+    /// ```no_run
+    /// let cg = std::fs::File::open("/sys/fs/cgroup/jobs")?;
+    /// pidfd_embryo::Command::new("true").cgroup(cg.into()).spawn()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cgroup(&mut self, dir: OwnedFd) -> &mut Self {
+        self.cgroup = Some(dir);
         self
     }
 
@@ -865,6 +882,9 @@ impl Command {
         if self.start_suspended {
             sys::set_flag(embryo, c"start-suspended").map_err(with_log)?;
         }
+        if let Some(dir) = &self.cgroup {
+            sys::set_fd(embryo, c"cgroup", dir.as_fd()).map_err(with_log)?;
+        }
         if let Some(cpus) = &self.cpus {
             // The UAPI's byte bitmap: bit n % 8 of byte n / 8 for CPU n.
             let len = cpus.iter().max().map_or(1, |m| m / 8 + 1);
@@ -941,6 +961,7 @@ impl Command {
                 || !self.rlimits.is_empty()
                 || self.start_suspended
                 || self.cpus.is_some()
+                || self.cgroup.is_some()
             {
                 return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
             }

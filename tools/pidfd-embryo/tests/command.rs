@@ -451,3 +451,54 @@ fn tcsetpgrp_on_a_non_terminal_is_enotty() {
         .unwrap_err();
     assert_eq!(errno(&err), Some(libc::EBADF));
 }
+
+/// Where cgroup2 is mounted, if it is.
+fn cgroup2_root() -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == "cgroup2")
+        .map(|f| f[1].to_owned())
+}
+
+#[test]
+fn cgroup_placement() {
+    let not_a_cgroup = std::fs::File::open("/tmp").unwrap();
+    let err = Command::new("/bin/true")
+        .cgroup(not_a_cgroup.into())
+        .spawn()
+        .unwrap_err();
+    if Command::backend() == Backend::PosixSpawn {
+        // glibc 2.36 has no setcgroup_np: refused, never ignored.
+        assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        return;
+    }
+    assert_eq!(errno(&err), Some(libc::EBADF));
+    let msg = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<SpawnError>())
+        .and_then(|e| e.message())
+        .unwrap_or("")
+        .to_owned();
+    assert!(msg.contains("cgroup: not a cgroup2 directory"), "{msg}");
+
+    // The child is born in the cgroup, where the hierarchy is mounted (the guest of make test
+    // mounts it; the kselftest compares the errors with clone3()'s).
+    let Some(root) = cgroup2_root() else { return };
+    let dir = format!("{root}/pidfd-embryo-crate-{}", std::process::id());
+    std::fs::create_dir(&dir).unwrap();
+    let cg = std::fs::File::open(&dir).unwrap();
+    let (out, code) = output(
+        Command::new("/bin/cat")
+            .arg("/proc/self/cgroup")
+            .cgroup(cg.into()),
+    );
+    assert_eq!(code, 0);
+    let want = format!("0::{}\n", &dir[root.len()..]);
+    assert!(
+        out.lines().any(|l| format!("{l}\n") == want),
+        "{out} vs {want}"
+    );
+    std::fs::remove_dir(&dir).unwrap();
+}
