@@ -240,8 +240,8 @@ pub fn add_file_action(
     unsafe { add_file_action_raw(fd, &raw) }
 }
 
-/// `pidfd_start(fd, args, sizeof(*args))`: starts the embryo in place.
-pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
+/// One raw `pidfd_start(fd, args, sizeof(*args))` call: its non-negative return value.
+fn pidfd_start_raw(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<libc::c_long> {
     // SAFETY: `args` is a valid, writable struct pidfd_start_args of the size given.
     let ret = unsafe {
         libc::syscall(
@@ -254,25 +254,19 @@ pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(())
+        Ok(ret)
     }
+}
+
+/// `pidfd_start(fd, args, sizeof(*args))`: starts the embryo in place.
+pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
+    pidfd_start_raw(fd, args).map(|_| ())
 }
 
 /// `pidfd_start(fd, args, sizeof(*args))` with [`START_COPY`] in `args.flags`: starts a copy of
 /// the embryo and returns a pidfd of the new process; the embryo stays unstarted.
 pub fn pidfd_start_copy(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<OwnedFd> {
-    // SAFETY: `args` is a valid, writable struct pidfd_start_args of the size given.
-    let ret = unsafe {
-        libc::syscall(
-            SYS_PIDFD_START,
-            fd.as_raw_fd(),
-            args as *mut StartArgs,
-            core::mem::size_of::<StartArgs>(),
-        )
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let ret = pidfd_start_raw(fd, args)?;
     // SAFETY: With PIDFD_START_COPY the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
 }

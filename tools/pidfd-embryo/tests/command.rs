@@ -6,6 +6,15 @@
 use pidfd_embryo::{errno, Backend, Command, FileAction, SpawnError, Stdio};
 use std::io::{Read, Write};
 
+/// The kernel's log message a failed spawn carries (empty on the fallback, which has none).
+fn log_message(err: &std::io::Error) -> String {
+    err.get_ref()
+        .and_then(|e| e.downcast_ref::<SpawnError>())
+        .and_then(|e| e.message())
+        .unwrap_or("")
+        .to_owned()
+}
+
 fn check_backend(b: Backend) {
     if std::env::var_os("PIDFD_EMBRYO_REQUIRE").is_some() {
         assert_eq!(b, Backend::Embryo, "PIDFD_EMBRYO_REQUIRE is set");
@@ -243,12 +252,7 @@ fn failing_file_action_is_reported() {
         .unwrap_err();
     assert_eq!(errno(&err), Some(libc::ENOENT));
     if Command::backend() == Backend::Embryo {
-        let msg = err
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<SpawnError>())
-            .and_then(|e| e.message())
-            .unwrap_or("")
-            .to_owned();
+        let msg = log_message(&err);
         assert!(msg.contains("file-action 1 (open)"), "message: {msg}");
     }
 }
@@ -410,11 +414,7 @@ fn template_copies() {
     let bad = Command::new("/nonexistent/prog").template().unwrap();
     let e = bad.spawn().unwrap_err();
     assert_eq!(errno(&e), Some(libc::ENOENT));
-    let msg = e
-        .get_ref()
-        .and_then(|s| s.downcast_ref::<SpawnError>())
-        .and_then(|s| s.message().map(str::to_owned));
-    assert!(msg.is_some_and(|m| m.contains("/nonexistent/prog")), "{e}");
+    assert!(log_message(&e).contains("/nonexistent/prog"), "{e}");
     assert!(Command::new("true")
         .stdout(Stdio::Piped)
         .template()
@@ -436,12 +436,7 @@ fn tcsetpgrp_on_a_non_terminal_is_enotty() {
         .unwrap_err();
     assert_eq!(errno(&err), Some(libc::ENOTTY));
     if Command::backend() == Backend::Embryo {
-        let msg = err
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<SpawnError>())
-            .and_then(|e| e.message())
-            .unwrap_or("")
-            .to_owned();
+        let msg = log_message(&err);
         assert!(msg.contains("file-action 1 (tcsetpgrp)"), "message: {msg}");
     }
     // Not open in the child: EBADF.
@@ -475,12 +470,7 @@ fn cgroup_placement() {
         return;
     }
     assert_eq!(errno(&err), Some(libc::EBADF));
-    let msg = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<SpawnError>())
-        .and_then(|e| e.message())
-        .unwrap_or("")
-        .to_owned();
+    let msg = log_message(&err);
     assert!(msg.contains("cgroup: not a cgroup2 directory"), "{msg}");
 
     // The child is born in the cgroup, where the hierarchy is mounted (the guest of make test
