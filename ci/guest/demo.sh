@@ -94,9 +94,13 @@ PY
 	if [ -x "$ex/std_command" ]; then
 		LD_PRELOAD=$(realpath "$lib") "$ex/std_command" | sed 's/^/demo: rust std::process::Command under LD_PRELOAD: /'
 	fi
-	if [ -x "$ex/probe" ]; then
-		echo "demo: posix_spawn() with every file action (open, dup2, close, chdir, fchdir, closefrom) under LD_PRELOAD:"
-		LD_PRELOAD=$(realpath "$lib") "$ex/probe" actions 2>&1 | sed 's/^/demo:   /'
+	# An unmodified C program (tools/pidfdspawn/c/every_action.c, built by
+	# the crate's build.rs) that uses every file action glibc has.
+	every=$(find "$(dirname "$0")"/../../tools/target/release/build -path '*/pidfdspawn-*/out/every_action' -printf '%T@ %p\n' 2>/dev/null |
+		sort -rn | head -1 | cut -d' ' -f2-)
+	if [ -x "$every" ]; then
+		echo "demo: a C program, one posix_spawnp() with every file action (fchdir, chdir, open, dup2, close, closefrom, tcsetpgrp), under LD_PRELOAD:"
+		LD_PRELOAD=$(realpath "$lib") "$every" 2>&1 | sed 's/^/demo:   /'
 	fi
 fi
 

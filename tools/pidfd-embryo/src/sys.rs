@@ -184,6 +184,23 @@ pub fn set_fd(fd: BorrowedFd<'_>, key: &CStr, file: BorrowedFd<'_>) -> io::Resul
     unsafe { pidfd_config_raw(fd, ConfigCmd::SetFd, key, ptr::null(), file.as_raw_fd()) }
 }
 
+/// Sets a file key from a descriptor number that may not be open (a C caller's `int`): the
+/// kernel answers `EBADF` for one that is not.
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_embryo::sys::pidfd_open_empty(0)?;
+/// let err = pidfd_embryo::sys::set_fd_number(embryo.as_fd(), c"cgroup", -1).unwrap_err();
+/// assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+/// # Ok(())
+/// # }
+/// ```
+pub fn set_fd_number(fd: BorrowedFd<'_>, key: &CStr, file: RawFd) -> io::Result<()> {
+    // SAFETY: SET_FD has no value; the kernel checks the number.
+    unsafe { pidfd_config_raw(fd, ConfigCmd::SetFd, key, ptr::null(), file) }
+}
+
 /// Appends a file action (`PIDFD_CONFIG_ADD_FILE_ACTION`).
 ///
 /// # Safety

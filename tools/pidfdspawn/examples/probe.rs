@@ -3,7 +3,9 @@
 //! or libpidfdspawn's under `LD_PRELOAD`) and prints, on stdout, the error it returned and what
 //! the child saw; on stderr, how libpidfdspawn routed the spawns, if it is loaded.
 //!
-//! Usage: `probe SCENARIO`; `probe list` prints the scenarios.
+//! Usage: `probe SCENARIO`; `probe list` prints the scenarios that glibc 2.36 can run too.
+//! Two more, `cgroup` and `cgroup_ebadf`, try glibc 2.39's `posix_spawnattr_setcgroup_np()`,
+//! which only the library provides here.
 
 use std::ffi::{c_char, c_int, CString};
 use std::io::Read;
@@ -57,6 +59,10 @@ fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     if scenario == "list" {
         println!("{}", SCENARIOS.join("\n"));
+        return;
+    }
+    if scenario == "cgroup" || scenario == "cgroup_ebadf" {
+        cgroup(scenario == "cgroup");
         return;
     }
     assert!(
@@ -354,4 +360,115 @@ unsafe fn addfchdir_np(fa: &mut libc::posix_spawn_file_actions_t, fd: c_int) -> 
 unsafe fn addclosefrom_np(fa: &mut libc::posix_spawn_file_actions_t, from: c_int) -> c_int {
     // SAFETY: The caller's arguments, passed on.
     unsafe { posix_spawn_file_actions_addclosefrom_np(fa, from) }
+}
+
+type SetCgroup = unsafe extern "C" fn(*mut libc::posix_spawnattr_t, c_int) -> c_int;
+
+/// POSIX_SPAWN_SETCGROUP with `posix_spawnattr_setcgroup_np()`, if the process has it: into a
+/// new cgroup of a cgroup2 mounted in a mount namespace of the probe's own (`real`, and only
+/// where the library must start embryos: elsewhere the spawn must fail before using it), or
+/// with a descriptor that is not open (`!real`). The child prints its cgroup.
+fn cgroup(real: bool) {
+    // SAFETY: dlsym() with RTLD_DEFAULT and a NUL-terminated name.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"posix_spawnattr_setcgroup_np".as_ptr()) };
+    if f.is_null() {
+        println!("posix_spawnattr_setcgroup_np absent");
+        return;
+    }
+    let c = |s: &str| CString::new(s).unwrap();
+    let mnt = c("/tmp/pidfdspawn-probe-cgroup");
+    let dir = c("/tmp/pidfdspawn-probe-cgroup/probe");
+    let mut cg = 999;
+    if real && std::env::var_os("PIDFD_EMBRYO_REQUIRE").is_some() {
+        // SAFETY: Plain system calls on valid strings; the namespace is this process's alone.
+        unsafe {
+            assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0, "unshare");
+            assert_eq!(
+                libc::mount(
+                    ptr::null(),
+                    c"/".as_ptr(),
+                    ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    ptr::null()
+                ),
+                0
+            );
+            libc::mkdir(mnt.as_ptr(), 0o700);
+            assert_eq!(
+                libc::mount(
+                    c"none".as_ptr(),
+                    mnt.as_ptr(),
+                    c"cgroup2".as_ptr(),
+                    0,
+                    ptr::null()
+                ),
+                0,
+                "mount cgroup2"
+            );
+            libc::mkdir(dir.as_ptr(), 0o755);
+            cg = libc::open(
+                dir.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            );
+            assert!(cg >= 0, "open the cgroup");
+        }
+    } else if real {
+        // SAFETY: As above; a directory that is no cgroup, which the spawn must not reach.
+        cg = unsafe {
+            libc::open(
+                c"/".as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+    }
+    let mut p = [0 as c_int; 2];
+    // SAFETY: `p` has room for two descriptors.
+    assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: All-zero objects are what the init functions overwrite.
+    let mut fa: libc::posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
+    // SAFETY: As above.
+    let mut attr: libc::posix_spawnattr_t = unsafe { std::mem::zeroed() };
+    let (a0, a1) = (c("cat"), c("/proc/self/cgroup"));
+    let argv: [*mut c_char; 3] = [
+        a0.as_ptr().cast_mut(),
+        a1.as_ptr().cast_mut(),
+        ptr::null_mut(),
+    ];
+    extern "C" {
+        static environ: *const *mut c_char;
+    }
+    let mut pid = 0;
+    // SAFETY: Initialised objects, valid strings and descriptors; `f` is setcgroup_np().
+    let ret = unsafe {
+        libc::posix_spawn_file_actions_init(&mut fa);
+        libc::posix_spawn_file_actions_adddup2(&mut fa, p[1], 1);
+        libc::posix_spawnattr_init(&mut attr);
+        std::mem::transmute::<*mut libc::c_void, SetCgroup>(f)(&mut attr, cg);
+        libc::posix_spawnattr_setflags(&mut attr, 0x100);
+        let mut flags = 0;
+        libc::posix_spawnattr_getflags(&attr, &mut flags);
+        println!("flags {flags:#x}");
+        let ret = libc::posix_spawn(
+            &mut pid,
+            c"/bin/cat".as_ptr(),
+            &fa,
+            &attr,
+            argv.as_ptr(),
+            environ,
+        );
+        libc::close(p[1]);
+        ret
+    };
+    println!("ret {ret}");
+    if ret == 0 {
+        let mut out = String::new();
+        // SAFETY: Our read end, owned from here on.
+        let mut r = unsafe { std::fs::File::from_raw_fd(p[0]) };
+        r.read_to_string(&mut out).unwrap();
+        // SAFETY: `pid` is our child.
+        unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
+        print!("child: {out}");
+    }
+    // SAFETY: Removing the (now empty) cgroup; nothing if there is none.
+    unsafe { libc::rmdir(dir.as_ptr()) };
 }

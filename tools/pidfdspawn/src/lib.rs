@@ -3,11 +3,15 @@
 //!
 //! Loaded with `LD_PRELOAD`, it interposes `posix_spawn`, `posix_spawnp`, `pidfd_spawn`,
 //! `pidfd_spawnp` and every `posix_spawn_file_actions_*` and `posix_spawnattr_*` function of
-//! glibc 2.36. A spawn it can express with `pidfd_config()` (every file action, tcsetpgrp
-//! included, and every flag of glibc 2.36: `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`,
-//! `SETSIGDEF`, `SETSCHEDULER`, `SETSCHEDPARAM`, `SETSID`, `USEVFORK`)
+//! glibc 2.39, `posix_spawnattr_setcgroup_np()` and `getcgroup_np()` included (on an older glibc
+//! the library keeps the cgroup and `POSIX_SPAWN_SETCGROUP` itself). A spawn it can express with
+//! `pidfd_config()` (every file action, tcsetpgrp included, and every flag of glibc 2.39:
+//! `POSIX_SPAWN_RESETIDS`, `SETPGROUP`, `SETSIGMASK`, `SETSIGDEF`, `SETSCHEDULER`,
+//! `SETSCHEDPARAM`, `SETSID`, `SETCGROUP`, `USEVFORK`)
 //! starts an embryo; anything else, and every spawn on a kernel without the syscalls, goes to the
-//! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently.
+//! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently. A
+//! spawn with `POSIX_SPAWN_SETCGROUP` that the next definition cannot honour (glibc before 2.39)
+//! fails with `ENOSYS` instead of starting a child outside the cgroup.
 //!
 //! The file-action functions call glibc's, so the object stays a valid glibc object for that
 //! fallback, and record each action in a table keyed by the object's address; glibc's private
@@ -35,6 +39,8 @@ type Attr = libc::posix_spawnattr_t;
 const POSIX_SPAWN_USEVFORK: c_int = 0x40;
 /// glibc's `POSIX_SPAWN_SETSID`.
 const POSIX_SPAWN_SETSID: c_int = 0x80;
+/// glibc 2.39's `POSIX_SPAWN_SETCGROUP`.
+const POSIX_SPAWN_SETCGROUP: c_int = 0x100;
 /// The flags an embryo expresses.
 const HANDLED_FLAGS: c_int = libc::POSIX_SPAWN_RESETIDS
     | libc::POSIX_SPAWN_SETSCHEDULER
@@ -43,7 +49,8 @@ const HANDLED_FLAGS: c_int = libc::POSIX_SPAWN_RESETIDS
     | libc::POSIX_SPAWN_SETSIGMASK
     | libc::POSIX_SPAWN_SETSIGDEF
     | POSIX_SPAWN_USEVFORK
-    | POSIX_SPAWN_SETSID;
+    | POSIX_SPAWN_SETSID
+    | POSIX_SPAWN_SETCGROUP;
 
 /// A recorded file action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +68,22 @@ enum Action {
 static ACTIONS: LazyLock<Mutex<HashMap<usize, Vec<Action>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
+/// For a next libc without `posix_spawnattr_setcgroup_np()`: per attribute object, by address,
+/// whether `POSIX_SPAWN_SETCGROUP` is set and the cgroup descriptor.
+static CGROUPS: LazyLock<Mutex<HashMap<usize, (bool, c_int)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
 static EMBRYO_SPAWNS: AtomicU64 = AtomicU64::new(0);
 static FALLBACK_SPAWNS: AtomicU64 = AtomicU64::new(0);
 
 fn actions() -> std::sync::MutexGuard<'static, HashMap<usize, Vec<Action>>> {
     // A panic while holding the lock cannot leave the map inconsistent: use it anyway.
     ACTIONS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn cgroups() -> std::sync::MutexGuard<'static, HashMap<usize, (bool, c_int)>> {
+    // As above.
+    CGROUPS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Looks up the next definition of a symbol once, and returns it as `$ty`.
@@ -102,7 +119,7 @@ fn guard(err: c_int, f: impl FnOnce() -> c_int) -> c_int {
 fn debug(reason: &str) {
     static ON: OnceLock<bool> = OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("PIDFDSPAWN_DEBUG").is_some()) {
-        eprintln!("pidfdspawn: falling back to the next posix_spawn: {reason}");
+        eprintln!("pidfdspawn: not through an embryo: {reason}");
     }
 }
 
@@ -370,6 +387,9 @@ pub unsafe extern "C" fn posix_spawn_file_actions_addtcsetpgrp_np(
 /// Defines an exported function that calls the next definition of the same name.
 macro_rules! passthrough {
     ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*)) => {
+        passthrough!($(#[$doc])* $name($($arg: $ty),*) => ());
+    };
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $after:expr) => {
         $(#[$doc])*
         ///
         /// # Safety
@@ -382,6 +402,7 @@ macro_rules! passthrough {
                 else {
                     return libc::ENOSYS;
                 };
+                $after;
                 // SAFETY: The caller's arguments, passed on.
                 unsafe { f($($arg),*) }
             })
@@ -389,22 +410,138 @@ macro_rules! passthrough {
     };
 }
 
+/// Whether the next libc has `posix_spawnattr_setcgroup_np()` (glibc 2.39 and later), and so
+/// keeps the cgroup and `POSIX_SPAWN_SETCGROUP` in the object itself.
+fn next_has_cgroup() -> bool {
+    next!(
+        "posix_spawnattr_setcgroup_np",
+        unsafe extern "C" fn(*mut Attr, c_int) -> c_int
+    )
+    .is_some()
+}
+
+/// The cgroup state this library keeps for `a`, if it keeps any: (`SETCGROUP` set, descriptor).
+fn kept_cgroup(a: *const Attr) -> Option<(bool, c_int)> {
+    if next_has_cgroup() {
+        None
+    } else {
+        Some(cgroups().get(&(a as usize)).copied().unwrap_or((false, 0)))
+    }
+}
+
+/// Forgets what this library kept for `a` (on init and destroy, which reset the object).
+fn forget_cgroup(a: *const Attr) {
+    cgroups().remove(&(a as usize));
+}
+
 passthrough!(
-    /// `posix_spawnattr_init(3)`.
-    posix_spawnattr_init(a: *mut Attr)
+    /// `posix_spawnattr_init(3)`: glibc's, which also forgets a cgroup this library kept for
+    /// the object.
+    posix_spawnattr_init(a: *mut Attr) => forget_cgroup(a)
 );
 passthrough!(
-    /// `posix_spawnattr_destroy(3)`.
-    posix_spawnattr_destroy(a: *mut Attr)
+    /// `posix_spawnattr_destroy(3)`: as `posix_spawnattr_init()`.
+    posix_spawnattr_destroy(a: *mut Attr) => forget_cgroup(a)
 );
-passthrough!(
-    /// `posix_spawnattr_getflags(3)`.
-    posix_spawnattr_getflags(a: *const Attr, v: *mut libc::c_short)
-);
-passthrough!(
-    /// `posix_spawnattr_setflags(3)`.
-    posix_spawnattr_setflags(a: *mut Attr, v: libc::c_short)
-);
+
+/// `posix_spawnattr_getflags(3)`: glibc's, plus `POSIX_SPAWN_SETCGROUP` when this library keeps
+/// it.
+///
+/// # Safety
+///
+/// As for glibc's.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnattr_getflags(a: *const Attr, v: *mut libc::c_short) -> c_int {
+    guard(libc::EINVAL, || {
+        let Some(f) = next!(
+            "posix_spawnattr_getflags",
+            unsafe extern "C" fn(*const Attr, *mut libc::c_short) -> c_int
+        ) else {
+            return libc::ENOSYS;
+        };
+        // SAFETY: The caller's arguments, passed on.
+        let ret = unsafe { f(a, v) };
+        if ret == 0 && kept_cgroup(a).is_some_and(|(set, _)| set) {
+            // SAFETY: glibc has just written through `v`.
+            unsafe { *v |= POSIX_SPAWN_SETCGROUP as libc::c_short };
+        }
+        ret
+    })
+}
+
+/// `posix_spawnattr_setflags(3)`: glibc's; with a glibc that predates it, this library takes
+/// `POSIX_SPAWN_SETCGROUP` itself and hands glibc the rest.
+///
+/// # Safety
+///
+/// As for glibc's.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnattr_setflags(a: *mut Attr, v: libc::c_short) -> c_int {
+    guard(libc::EINVAL, || {
+        let Some(f) = next!(
+            "posix_spawnattr_setflags",
+            unsafe extern "C" fn(*mut Attr, libc::c_short) -> c_int
+        ) else {
+            return libc::ENOSYS;
+        };
+        if next_has_cgroup() {
+            // SAFETY: The caller's arguments, passed on.
+            return unsafe { f(a, v) };
+        }
+        let cg = POSIX_SPAWN_SETCGROUP as libc::c_short;
+        // SAFETY: The caller's object; glibc checks the other bits.
+        let ret = unsafe { f(a, v & !cg) };
+        if ret == 0 {
+            cgroups().entry(a as usize).or_insert((false, 0)).0 = v & cg != 0;
+        }
+        ret
+    })
+}
+
+/// `posix_spawnattr_getcgroup_np(3)` (glibc 2.39): the cgroup descriptor of
+/// `posix_spawnattr_setcgroup_np()`, 0 if none was set.
+///
+/// # Safety
+///
+/// `a` must be an initialised attribute object and `v` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnattr_getcgroup_np(a: *const Attr, v: *mut c_int) -> c_int {
+    guard(libc::EINVAL, || {
+        if let Some(f) = next!(
+            "posix_spawnattr_getcgroup_np",
+            unsafe extern "C" fn(*const Attr, *mut c_int) -> c_int
+        ) {
+            // SAFETY: The caller's arguments, passed on.
+            return unsafe { f(a, v) };
+        }
+        let (_, fd) = kept_cgroup(a).unwrap_or((false, 0));
+        // SAFETY: The caller vouches for `v`.
+        unsafe { *v = fd };
+        0
+    })
+}
+
+/// `posix_spawnattr_setcgroup_np(3)` (glibc 2.39): the cgroup, as an open directory of cgroup2,
+/// that `POSIX_SPAWN_SETCGROUP` puts the child in. The descriptor is checked by the spawn, as
+/// glibc's is by `clone3()`.
+///
+/// # Safety
+///
+/// `a` must be an initialised attribute object.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnattr_setcgroup_np(a: *mut Attr, v: c_int) -> c_int {
+    guard(libc::EINVAL, || {
+        if let Some(f) = next!(
+            "posix_spawnattr_setcgroup_np",
+            unsafe extern "C" fn(*mut Attr, c_int) -> c_int
+        ) {
+            // SAFETY: The caller's arguments, passed on.
+            return unsafe { f(a, v) };
+        }
+        cgroups().entry(a as usize).or_insert((false, 0)).1 = v;
+        0
+    })
+}
 passthrough!(
     /// `posix_spawnattr_getpgroup(3)`.
     posix_spawnattr_getpgroup(a: *const Attr, v: *mut libc::pid_t)
@@ -546,6 +683,11 @@ unsafe fn embryo_spawn(
         }
     }
     let flags = c_int::from(flags);
+    let mut cgroup: c_int = -1;
+    if flags & POSIX_SPAWN_SETCGROUP != 0 {
+        // SAFETY: `attr` is initialised (SETCGROUP comes from it); `cgroup` is writable.
+        unsafe { posix_spawnattr_getcgroup_np(attr, &mut cgroup) };
+    }
     if flags & !HANDLED_FLAGS != 0 {
         return Road::Fallback("a flag this library does not know");
     }
@@ -602,6 +744,9 @@ unsafe fn embryo_spawn(
         sys::set_flag(fd, c"inherit-fds")?;
         if flags & POSIX_SPAWN_SETSID != 0 {
             sys::set_flag(fd, c"setsid")?;
+        }
+        if flags & POSIX_SPAWN_SETCGROUP != 0 {
+            sys::set_fd_number(fd, c"cgroup", cgroup)?;
         }
         if flags & libc::POSIX_SPAWN_RESETIDS != 0 {
             sys::set_flag(fd, c"resetids")?;
@@ -718,6 +863,11 @@ unsafe fn spawn(
             let Some(f) = next else {
                 return libc::ENOSYS;
             };
+            if !attr.is_null() && kept_cgroup(attr).is_some_and(|(set, _)| set) {
+                // The next definition would start the child outside the cgroup.
+                debug("POSIX_SPAWN_SETCGROUP, which the next posix_spawn does not know: ENOSYS");
+                return libc::ENOSYS;
+            }
             match out {
                 // SAFETY: `f` is the next definition of the function with this signature.
                 Out::Pid(p) => unsafe {

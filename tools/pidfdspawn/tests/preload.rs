@@ -17,9 +17,16 @@ fn target_dir() -> PathBuf {
 }
 
 fn probe(scenario: &str, preload: bool) -> (String, String) {
+    let mut cmd = Command::new(target_dir().join("examples/probe"));
+    cmd.arg(scenario);
+    run(cmd, preload, scenario)
+}
+
+/// Runs `cmd` without or with `LD_PRELOAD=libpidfdspawn.so`; it must succeed. Its stdout and
+/// stderr.
+fn run(mut cmd: Command, preload: bool, what: &str) -> (String, String) {
     let dir = target_dir();
-    let mut cmd = Command::new(dir.join("examples/probe"));
-    cmd.arg(scenario).env_remove("LD_PRELOAD");
+    cmd.env_remove("LD_PRELOAD");
     if preload {
         // `cargo test` does not link the cdylib; without it ld.so would only warn and the
         // "preloaded" run would be glibc's again.
@@ -33,8 +40,8 @@ fn probe(scenario: &str, preload: bool) -> (String, String) {
     }
     let out = cmd
         .output()
-        .expect("run the probe (cargo builds it with the tests)");
-    assert!(out.status.success(), "probe {scenario}: {out:?}");
+        .unwrap_or_else(|e| panic!("{what}: cannot run it: {e}"));
+    assert!(out.status.success(), "{what}: {out:?}");
     (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
@@ -129,5 +136,65 @@ fn pidfd_spawn_returns_a_pidfd() {
                 || out.contains("waitid 0 status 3"),
             "{out}"
         );
+    }
+}
+
+#[test]
+fn c_program_with_every_file_action() {
+    // c/every_action.c, built by build.rs: an unmodified C program.
+    let exe = env!("PIDFDSPAWN_EVERY_ACTION");
+    let (plain, plain_err) = run(Command::new(exe), false, "every_action");
+    let (pre, pre_err) = run(Command::new(exe), true, "every_action under LD_PRELOAD");
+    assert!(plain_err.is_empty(), "{plain_err}");
+    assert_eq!(plain, pre, "glibc and libpidfdspawn differ");
+    for line in [
+        "posix_spawnp: started",
+        "child: fd 0 is the pty",
+        "child: fd 1 is a pipe",
+        "child: fd 3 is DIR/sub/out.txt",
+        "child: fd 7 is DIR",
+        "child: cwd DIR/sub",
+        "child: process group its own",
+        "child: foreground group of its terminal: its own",
+        "child: SIGUSR1 blocked",
+        "child: SIGUSR2 default",
+        "child: exit status 7",
+        "DIR/sub/out.txt: written by the child through fd 3",
+        "posix_spawnp with a failing addopen: No such file or directory",
+        "children left to wait for: none",
+    ] {
+        assert!(pre.lines().any(|l| l == line), "no {line:?} in:\n{pre}");
+    }
+    // Nothing else is open in the child: fd 2 (the test's stderr) aside, every descriptor is
+    // one of the lines above.
+    let fds = pre.lines().filter(|l| l.starts_with("child: fd ")).count();
+    assert_eq!(fds, 5, "{pre}");
+    let want = if required() {
+        "via embryo=2 fallback=0"
+    } else {
+        "via embryo=0 fallback=2"
+    };
+    assert_eq!(pre_err.trim(), want);
+}
+
+#[test]
+fn setcgroup_np() {
+    // glibc 2.36 has no posix_spawnattr_setcgroup_np(); the library has.
+    let (plain, _) = probe("cgroup", false);
+    assert!(
+        plain.starts_with("posix_spawnattr_setcgroup_np absent") || plain.contains("ret 0\n"),
+        "{plain}"
+    );
+    let (real, _) = probe("cgroup", true);
+    let (bad, _) = probe("cgroup_ebadf", true);
+    // POSIX_SPAWN_SETCGROUP reads back from getflags, even on a glibc that predates it.
+    assert!(real.starts_with("flags 0x100\n"), "{real}");
+    if required() {
+        assert!(real.contains("ret 0\nchild: 0::/probe\n"), "{real}");
+        assert!(bad.contains(&format!("ret {}\n", libc::EBADF)), "{bad}");
+    } else {
+        // Neither the kernel nor glibc 2.36 can do it: an error, not a child elsewhere.
+        assert!(real.contains(&format!("ret {}\n", libc::ENOSYS)), "{real}");
+        assert!(bad.contains(&format!("ret {}\n", libc::ENOSYS)), "{bad}");
     }
 }
