@@ -4,8 +4,9 @@
 #
 # KUnit has already run during boot; its KTAP is on the console. This runs
 # every kselftest in KSELFTEST_DIR/kselftest-list.txt with a timeout and
-# keeps each one's output and exit code in RESULTS_DIR/selftests/, then
-# asks kmemleak for a scan.
+# keeps each one's output and exit code in RESULTS_DIR/selftests/, runs
+# TOOLS_TEST_SCRIPT (output and exit code in RESULTS_DIR/tools.*) beside
+# them, then asks kmemleak for a scan.
 set -u
 res=$1
 ksft=$2
@@ -49,13 +50,28 @@ run_one() {
 	echo "guest: $coll/$test rc=$(cat "$res/selftests/$stem.rc") $(($(date +%s) - start))s"
 }
 
+# The userspace tests (TOOLS_TEST_SCRIPT) are one more job for the lanes.
+run_tools() {
+	local start
+	start=$(date +%s)
+	bash "$1" >"$res/tools.log" 2>&1
+	echo $? >"$res/tools.rc"
+	echo "guest: tools tests rc=$(cat "$res/tools.rc") $(($(date +%s) - start))s"
+}
+
 # Two lanes, one per CPU, balanced with the durations of the last
 # measured run (DURATIONS_FILE; 3 s for a test not in it): each test, the
 # longest first, goes to the lane with less work so far.
-while IFS=: read -r coll test; do
-	d=$(awk -v n="$coll/$test" '$1 == n { print $2 }' "$durations")
-	echo "${d:-3} $coll:$test"
-done <"$work/list" | sort -k1,1nr >"$work/by-duration"
+{
+	while IFS=: read -r coll test; do
+		d=$(awk -v n="$coll/$test" '$1 == n { print $2 }' "$durations")
+		echo "${d:-3} $coll:$test"
+	done <"$work/list"
+	if [ -n "${5:-}" ]; then
+		d=$(awk '$1 == "tools/tests" { print $2 }' "$durations")
+		echo "${d:-60} @tools:tests"
+	fi
+} | sort -k1,1nr >"$work/by-duration"
 a=0 b=0
 while read -r d name; do
 	if [ "$a" -le "$b" ]; then
@@ -69,16 +85,14 @@ done <"$work/by-duration"
 for lane in a b; do
 	[ -f "$work/lane-$lane" ] || continue
 	while IFS=: read -r coll test; do
-		run_one "$coll" "$test"
+		if [ "$coll" = @tools ]; then
+			run_tools "$5"
+		else
+			run_one "$coll" "$test"
+		fi
 	done <"$work/lane-$lane" &
 done
 wait
-
-if [ -n "${5:-}" ]; then
-	echo "guest: running $5"
-	bash "$5" >"$res/tools.log" 2>&1
-	echo $? >"$res/tools.rc"
-fi
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
