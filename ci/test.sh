@@ -8,13 +8,14 @@ t0=$(date +%s)
 extra=()
 
 # 1. Host checks.
-note "host checks: shellcheck, groff of the man pages, cargo fmt/clippy/test of tools/"
+note "host checks: shellcheck, groff and coverage of the man pages, cargo fmt/clippy/test of tools/"
 shellcheck -x "$TOP"/ci/*.sh "$TOP"/ci/guest/*.sh "$TOP"/rust-overlay/*.sh "$TOP/.ci/run" ||
 	die "shellcheck found problems in the ci scripts (above)"
 for man in "$TOP"/Documentation/man/*.[0-9]; do
 	out=$(groff -man -ww -z "$man" 2>&1)
 	[ -z "$out" ] || die "groff -man -ww -z: $man: $out"
 done
+"$TOP/ci/check-man.sh" "$LINUX" || die "the man pages miss names that the series' code has (above)"
 (cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
 (cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
 (cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
