@@ -44,6 +44,18 @@ use std::{
 };
 
 /// How a [`Child`] was started.
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::{Backend, Command};
+/// let mut child = Command::new("/bin/true").spawn()?;
+/// match child.backend() {
+///     Backend::Embryo => println!("started through pidfd_start()"),
+///     Backend::PosixSpawn => println!("this kernel has no embryos: posix_spawn() did it"),
+/// }
+/// child.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// Through `pidfd_open(PIDFD_EMPTY)`, `pidfd_config()` and `pidfd_start()`.
@@ -53,6 +65,22 @@ pub enum Backend {
 }
 
 /// What one of the child's standard descriptors is.
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::{Command, Stdio};
+/// use std::io::Read;
+/// let mut child = Command::new("/bin/echo")
+///     .arg("hi")
+///     .stdin(Stdio::Null)
+///     .stdout(Stdio::Piped)
+///     .spawn()?;
+/// let mut out = String::new();
+/// child.stdout.take().unwrap().read_to_string(&mut out)?;
+/// assert_eq!(out, "hi\n");
+/// child.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum Stdio {
     /// The caller's own descriptor of the same number.
@@ -67,6 +95,13 @@ pub enum Stdio {
 }
 
 /// The status of a child that has ended.
+///
+/// # Examples
+/// ```
+/// let status = pidfd_embryo::Command::new("/bin/false").spawn()?.wait()?;
+/// assert!(!status.success());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitStatus {
     code: libc::c_int,
@@ -75,16 +110,40 @@ pub struct ExitStatus {
 
 impl ExitStatus {
     /// The exit code, if the child exited rather than being killed.
+    ///
+    /// # Examples
+    /// ```
+    /// let status = pidfd_embryo::Command::new("/bin/sh").args(["-c", "exit 3"]).spawn()?.wait()?;
+    /// assert_eq!(status.code(), Some(3));
+    /// assert_eq!(status.signal(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn code(&self) -> Option<i32> {
         (self.code == libc::CLD_EXITED).then_some(self.status)
     }
 
     /// The signal that killed the child, if one did.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+    /// child.kill()?;
+    /// let status = child.wait()?;
+    /// assert_eq!(status.signal(), Some(libc::SIGKILL));
+    /// assert_eq!(status.code(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn signal(&self) -> Option<i32> {
         (self.code == libc::CLD_KILLED || self.code == libc::CLD_DUMPED).then_some(self.status)
     }
 
     /// Whether the child exited with code 0.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(pidfd_embryo::Command::new("/bin/true").spawn()?.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn success(&self) -> bool {
         self.code() == Some(0)
     }
@@ -93,6 +152,17 @@ impl ExitStatus {
 /// A failed start on the embryo path: the errno, and the message the kernel left in the embryo's
 /// log naming the key or step that failed. It travels inside the [`io::Error`] that
 /// [`Command::spawn`] returns; [`errno`] reads the errno back from either kind of error.
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::{Command, SpawnError};
+/// let err = Command::new("/no/such/program").spawn().unwrap_err();
+/// assert_eq!(pidfd_embryo::errno(&err), Some(libc::ENOENT));
+/// // Only the embryo path has a kernel log to quote.
+/// if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
+///     println!("errno {}, kernel says: {:?}", e.errno(), e.message());
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpawnError {
     errno: i32,
@@ -101,11 +171,33 @@ pub struct SpawnError {
 
 impl SpawnError {
     /// The errno of the failed call.
+    ///
+    /// # Examples
+    /// ```
+    /// use pidfd_embryo::{Command, SpawnError};
+    /// let err = Command::new("/no/such/program").spawn().unwrap_err();
+    /// if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
+    ///     assert_eq!(e.errno(), libc::ENOENT);
+    /// }
+    /// ```
     pub fn errno(&self) -> i32 {
         self.errno
     }
 
     /// The kernel's message, if it left one.
+    ///
+    /// # Examples
+    /// ```
+    /// use pidfd_embryo::{Command, SpawnError};
+    /// let err = Command::new("/no/such/program").spawn().unwrap_err();
+    /// if let Some(msg) = err
+    ///     .get_ref()
+    ///     .and_then(|e| e.downcast_ref::<SpawnError>())
+    ///     .and_then(SpawnError::message)
+    /// {
+    ///     eprintln!("the kernel's log: {msg}");
+    /// }
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
@@ -141,6 +233,21 @@ pub fn errno(err: &io::Error) -> Option<i32> {
 ///
 /// Unlike [`std::process::Command`], descriptors other than 0, 1 and 2 are not inherited unless
 /// [`Command::inherit_fds`] asks for it, and the child gets exactly the descriptors set here.
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::{Command, Stdio};
+/// let status = Command::new("/bin/sh")
+///     .args(["-c", "test \"$(pwd)\" = / && test \"$GREETING\" = hello"])
+///     .env_clear()
+///     .env("GREETING", "hello")
+///     .current_dir("/")
+///     .stdout(Stdio::Null)
+///     .spawn()?
+///     .wait()?;
+/// assert!(status.success());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Command {
     program: OsString,
@@ -169,6 +276,27 @@ pub struct Command {
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
 /// descriptors of [`Command::stdin`], [`Command::fd`] and the others are in place and before
 /// the exec. Paths are relative to the child's working directory at that point.
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::{Command, FileAction, Stdio};
+/// use std::io::Read;
+/// // The child opens /etc/hostname on fd 0 itself, then runs cat on it.
+/// let mut child = Command::new("/bin/cat")
+///     .file_action(FileAction::Open {
+///         fd: 0,
+///         path: "/etc/hostname".into(),
+///         flags: libc::O_RDONLY,
+///         mode: 0,
+///     })
+///     .stdout(Stdio::Piped)
+///     .spawn()?;
+/// let mut out = String::new();
+/// child.stdout.take().unwrap().read_to_string(&mut out)?;
+/// assert_eq!(out, std::fs::read_to_string("/etc/hostname")?);
+/// child.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileAction {
     /// Open `path` with open(2) `flags` and `mode` onto descriptor `fd`, closing what was there.
@@ -215,6 +343,15 @@ pub fn sigset(signals: &[libc::c_int]) -> u64 {
 }
 
 /// A started process, which owns its pidfd.
+///
+/// # Examples
+/// ```
+/// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+/// assert!(child.try_wait()?.is_none());
+/// child.kill()?;
+/// assert!(child.wait()?.signal().is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Child {
     pid: libc::pid_t,
@@ -1203,6 +1340,17 @@ fn with_log(embryo: BorrowedFd<'_>, e: io::Error) -> io::Error {
 /// A configured embryo that starts copies of itself: see [`Command::template`].
 ///
 /// It can be shared between threads; each [`Template::spawn`] is one `pidfd_start()` call.
+///
+/// # Examples
+/// ```no_run
+/// // Needs the series' kernel: templates have no posix_spawn fallback.
+/// let template = pidfd_embryo::Command::new("/bin/true").template()?;
+/// let children: Vec<_> = (0..4).map(|_| template.spawn()).collect::<Result<_, _>>()?;
+/// for mut c in children {
+///     assert!(c.wait()?.success());
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Template {
     embryo: OwnedFd,
@@ -1210,6 +1358,14 @@ pub struct Template {
 
 impl Template {
     /// Starts a copy of the template as a new child; its exec error, if any, comes back here.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// let template = pidfd_embryo::Command::new("/bin/true").template()?;
+    /// let mut child = template.spawn()?;
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn(&self) -> io::Result<Child> {
         let mut args = sys::StartArgs {
             flags: sys::START_COPY,
@@ -1230,17 +1386,44 @@ impl Template {
 
 impl Child {
     /// The child's pid in the caller's pid namespace.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn()?;
+    /// assert!(child.id() > 1);
+    /// child.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn id(&self) -> u32 {
         self.pid as u32
     }
 
     /// How the child was started.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn()?;
+    /// assert_eq!(child.backend(), pidfd_embryo::Command::backend());
+    /// child.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     /// The child's pidfd, readable (POLLIN) once it has ended: usable with poll, epoll and
     /// async runtimes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn()?;
+    /// let mut pfd = libc::pollfd { fd: child.pidfd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    /// // SAFETY: One valid pollfd.
+    /// assert_eq!(unsafe { libc::poll(&mut pfd, 1, -1) }, 1);
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn pidfd(&self) -> BorrowedFd<'_> {
         self.pidfd.as_fd()
     }
@@ -1279,6 +1462,13 @@ impl Child {
     }
 
     /// Waits for the child to end and reaps it.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn()?;
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         self.waitid(0)?
@@ -1286,11 +1476,28 @@ impl Child {
     }
 
     /// Reaps the child if it has ended; `None` if it still runs.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+    /// assert_eq!(child.try_wait()?, None);
+    /// child.kill()?;
+    /// child.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         self.waitid(libc::WNOHANG)
     }
 
     /// Sends SIGKILL through the pidfd.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+    /// child.kill()?;
+    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn kill(&mut self) -> io::Result<()> {
         self.signal(libc::SIGKILL)
     }

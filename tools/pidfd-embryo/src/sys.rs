@@ -1,6 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Raw wrappers of the series' syscalls, with the numbers and layouts of its UAPI header
 //! (`include/uapi/linux/pidfd.h`). Each returns the kernel's answer as an [`io::Result`].
+//!
+//! # Examples
+//!
+//! A start with nothing but the raw calls: the program, its argv, its stdout.
+//!
+//! ```no_run
+//! use pidfd_embryo::sys;
+//! use std::os::fd::AsFd;
+//! let embryo = sys::pidfd_open_empty(0)?;
+//! let fd = embryo.as_fd();
+//! sys::set_string(fd, c"path", c"/bin/echo")?;
+//! sys::set_binary(fd, c"argv", &sys::pack(&["echo", "hello"])?)?;
+//! sys::set_fd(fd, c"fd:1", std::io::stdout().as_fd())?;
+//! let mut args = sys::StartArgs::default();
+//! sys::pidfd_start(fd, &mut args)?;
+//! // `embryo` is now the pidfd of process `args.pid`.
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::{
     ffi::CStr,
@@ -20,6 +38,16 @@ pub const SYS_PIDFD_START: libc::c_long = 474;
 pub const PIDFD_EMPTY: libc::c_uint = libc::O_CREAT as libc::c_uint;
 
 /// `enum pidfd_config_command`: the shape of one `pidfd_config()` call, as for `fsconfig()`.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, ConfigCmd};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// // SAFETY: A flag key takes no value.
+/// unsafe { sys::pidfd_config_raw(embryo.as_fd(), ConfigCmd::SetFlag, c"setsid", std::ptr::null(), 0)? };
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum ConfigCmd {
@@ -40,6 +68,16 @@ pub enum ConfigCmd {
 }
 
 /// `enum pidfd_file_action_type`: the posix_spawn() file action a [`FileActionRaw`] holds.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, FileActionType};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// // The child closes every descriptor from 3 up before its exec.
+/// sys::add_file_action(embryo.as_fd(), FileActionType::CloseFrom, 3, 0, 0, 0, None)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum FileActionType {
@@ -61,6 +99,25 @@ pub enum FileActionType {
 
 /// `struct pidfd_file_action`, `PIDFD_FILE_ACTION_SIZE_VER0` bytes. Fields an action does not
 /// use must be zero; `path` points to a NUL-terminated string for `Open` and `Chdir`.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, FileActionRaw, FileActionType};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// let path = c"/tmp";
+/// let action = FileActionRaw {
+///     action: FileActionType::Chdir as u32,
+///     fd: 0,
+///     newfd: 0,
+///     mode: 0,
+///     flags: 0,
+///     path: path.as_ptr() as u64,
+/// };
+/// // SAFETY: `path` is NUL-terminated and outlives the call.
+/// unsafe { sys::add_file_action_raw(embryo.as_fd(), &action)? };
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct FileActionRaw {
@@ -82,6 +139,18 @@ pub struct FileActionRaw {
 pub const FILE_ACTION_SIZE_VER0: usize = 32;
 
 /// `struct pidfd_start_args`, `PIDFD_START_ARGS_SIZE_VER0` bytes.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, StartArgs};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// sys::set_string(embryo.as_fd(), c"path", c"/bin/true")?;
+/// let mut args = StartArgs::default();
+/// sys::pidfd_start(embryo.as_fd(), &mut args)?;
+/// println!("started pid {}", args.pid);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StartArgs {
@@ -121,6 +190,19 @@ pub fn pidfd_open_empty(flags: libc::c_uint) -> io::Result<OwnedFd> {
 ///
 /// `value` must be NULL or point to memory the kernel may read as `cmd` says: a NUL-terminated
 /// string for `SetString`, `SetPath` and `SetPathEmpty`, `aux` bytes for `SetBinary`.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, ConfigCmd};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// let path = c"/bin/true";
+/// // SAFETY: A string key's value is a NUL-terminated string.
+/// unsafe {
+///     sys::pidfd_config_raw(embryo.as_fd(), ConfigCmd::SetString, c"path", path.as_ptr().cast(), 0)?
+/// };
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub unsafe fn pidfd_config_raw(
     fd: BorrowedFd<'_>,
     cmd: ConfigCmd,
@@ -147,18 +229,43 @@ pub unsafe fn pidfd_config_raw(
 }
 
 /// Sets a flag key (`PIDFD_CONFIG_SET_FLAG`).
+///
+/// # Examples
+/// ```no_run
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_embryo::sys::pidfd_open_empty(0)?;
+/// pidfd_embryo::sys::set_flag(embryo.as_fd(), c"no-new-privs")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn set_flag(fd: BorrowedFd<'_>, key: &CStr) -> io::Result<()> {
     // SAFETY: A flag has no value.
     unsafe { pidfd_config_raw(fd, ConfigCmd::SetFlag, key, ptr::null(), 0) }
 }
 
 /// Sets a string key (`PIDFD_CONFIG_SET_STRING`).
+///
+/// # Examples
+/// ```no_run
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_embryo::sys::pidfd_open_empty(0)?;
+/// pidfd_embryo::sys::set_string(embryo.as_fd(), c"umask", c"0077")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn set_string(fd: BorrowedFd<'_>, key: &CStr, value: &CStr) -> io::Result<()> {
     // SAFETY: `value` is NUL-terminated.
     unsafe { pidfd_config_raw(fd, ConfigCmd::SetString, key, value.as_ptr().cast(), 0) }
 }
 
 /// Sets a blob key (`PIDFD_CONFIG_SET_BINARY`).
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys;
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// sys::set_binary(embryo.as_fd(), c"argv", &sys::pack(&["ls", "-l"])?)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn set_binary(fd: BorrowedFd<'_>, key: &CStr, value: &[u8]) -> io::Result<()> {
     let len = libc::c_int::try_from(value.len())
         .map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
@@ -167,6 +274,15 @@ pub fn set_binary(fd: BorrowedFd<'_>, key: &CStr, value: &[u8]) -> io::Result<()
 }
 
 /// Sets a path key (`PIDFD_CONFIG_SET_PATH`), resolved now relative to `dirfd` (or the cwd).
+///
+/// # Examples
+/// ```no_run
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_embryo::sys::pidfd_open_empty(0)?;
+/// // Resolved now, in the caller: the child starts in /tmp whatever happens to the name later.
+/// pidfd_embryo::sys::set_path(embryo.as_fd(), c"cwd", c"/tmp", None)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn set_path(
     fd: BorrowedFd<'_>,
     key: &CStr,
@@ -179,6 +295,16 @@ pub fn set_path(
 }
 
 /// Sets a file key (`PIDFD_CONFIG_SET_FD`): the file of `file` is captured now.
+///
+/// # Examples
+/// ```no_run
+/// use std::os::fd::AsFd;
+/// let embryo = pidfd_embryo::sys::pidfd_open_empty(0)?;
+/// let log = std::fs::File::create("/tmp/child.log")?;
+/// // The child's fd 1 is this file; the caller may close its own descriptor right away.
+/// pidfd_embryo::sys::set_fd(embryo.as_fd(), c"fd:1", log.as_fd())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn set_fd(fd: BorrowedFd<'_>, key: &CStr, file: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: SET_FD has no value.
     unsafe { pidfd_config_raw(fd, ConfigCmd::SetFd, key, ptr::null(), file.as_raw_fd()) }
@@ -206,6 +332,24 @@ pub fn set_fd_number(fd: BorrowedFd<'_>, key: &CStr, file: RawFd) -> io::Result<
 /// # Safety
 ///
 /// `action.path` must be 0 or the address of a NUL-terminated string valid for the call.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys::{self, FileActionRaw, FileActionType};
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// let dup = FileActionRaw {
+///     action: FileActionType::Dup2 as u32,
+///     fd: 1,
+///     newfd: 2,
+///     mode: 0,
+///     flags: 0,
+///     path: 0,
+/// };
+/// // SAFETY: A dup2 action has no path.
+/// unsafe { sys::add_file_action_raw(embryo.as_fd(), &dup)? };
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub unsafe fn add_file_action_raw(fd: BorrowedFd<'_>, action: &FileActionRaw) -> io::Result<()> {
     // SAFETY: `action` is a valid struct of the size given; the caller vouches for its path.
     let ret = unsafe {
@@ -276,12 +420,37 @@ fn pidfd_start_raw(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<libc:
 }
 
 /// `pidfd_start(fd, args, sizeof(*args))`: starts the embryo in place.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys;
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// sys::set_string(embryo.as_fd(), c"path", c"/no/such/program")?;
+/// let err = sys::pidfd_start(embryo.as_fd(), &mut sys::StartArgs::default()).unwrap_err();
+/// assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+/// println!("{:?}", sys::read_log(embryo.as_fd())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn pidfd_start(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<()> {
     pidfd_start_raw(fd, args).map(|_| ())
 }
 
 /// `pidfd_start(fd, args, sizeof(*args))` with [`START_COPY`] in `args.flags`: starts a copy of
 /// the embryo and returns a pidfd of the new process; the embryo stays unstarted.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys;
+/// use std::os::fd::AsFd;
+/// let template = sys::pidfd_open_empty(0)?;
+/// sys::set_string(template.as_fd(), c"path", c"/bin/true")?;
+/// let mut args = sys::StartArgs { flags: sys::START_COPY, pid: 0 };
+/// let pidfd = sys::pidfd_start_copy(template.as_fd(), &mut args)?;
+/// // `template` is still an embryo, ready for the next copy.
+/// # drop(pidfd);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn pidfd_start_copy(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<OwnedFd> {
     let ret = pidfd_start_raw(fd, args)?;
     // SAFETY: With PIDFD_START_COPY the kernel returned a new descriptor that nothing else owns.
@@ -289,6 +458,17 @@ pub fn pidfd_start_copy(fd: BorrowedFd<'_>, args: &mut StartArgs) -> io::Result<
 }
 
 /// Reads the oldest message of an embryo's log (read(2) on the embryo fd); `None` when empty.
+///
+/// # Examples
+/// ```no_run
+/// use pidfd_embryo::sys;
+/// use std::os::fd::AsFd;
+/// let embryo = sys::pidfd_open_empty(0)?;
+/// assert!(sys::set_flag(embryo.as_fd(), c"no-such-key").is_err());
+/// // Names the key and the reason.
+/// println!("{}", sys::read_log(embryo.as_fd())?.unwrap_or_default());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn read_log(fd: BorrowedFd<'_>) -> io::Result<Option<String>> {
     let mut buf = vec![0u8; 4096 + 512];
     // SAFETY: `buf` has `buf.len()` writable bytes.
@@ -307,6 +487,13 @@ pub fn read_log(fd: BorrowedFd<'_>) -> io::Result<Option<String>> {
 
 /// Whether the running kernel has `pidfd_config()`: a call on fd -1 fails with EBADF there and
 /// with ENOSYS elsewhere.
+///
+/// # Examples
+/// ```
+/// if !pidfd_embryo::sys::supported() {
+///     println!("no pidfd_config() here: Command falls back to posix_spawn()");
+/// }
+/// ```
 pub fn supported() -> bool {
     // SAFETY: A call on fd -1 reads no memory.
     let ret =
@@ -316,6 +503,12 @@ pub fn supported() -> bool {
 
 /// Packs strings into the blob format of `argv` and `envp`: each string followed by a NUL.
 /// Fails with `EINVAL` if a string contains a NUL.
+///
+/// # Examples
+/// ```
+/// assert_eq!(pidfd_embryo::sys::pack(&["a", "bc"])?, b"a\0bc\0");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn pack<S: AsRef<[u8]>>(strings: &[S]) -> io::Result<Vec<u8>> {
     let mut blob = Vec::new();
     for s in strings {
