@@ -13,13 +13,31 @@ image="$BUILD-$flavour/arch/x86/boot/bzImage"
 log="$OUT/serial-$name.log"
 mkdir -p "$OUT/guest"
 
-note "booting $image under TCG (limit ${limit}s, log: $log)"
+# GUEST_NUMA=N: N NUMA nodes, the memory split evenly, CPU i on node i % N.
+numa=()
+if [ -n "${GUEST_NUMA:-}" ] && [ "$GUEST_NUMA" -gt 1 ]; then
+	mem=${GUEST_MEM:-1G}
+	case $mem in
+	*G) mb=$((${mem%G} * 1024)) ;;
+	*M) mb=${mem%M} ;;
+	*) die "GUEST_MEM=$mem: give it in M or G for GUEST_NUMA" ;;
+	esac
+	for ((n = 0; n < GUEST_NUMA; n++)); do
+		cpus=
+		for ((c = n; c < ${GUEST_CPUS:-2}; c += GUEST_NUMA)); do
+			cpus+=",cpus=$c"
+		done
+		numa+=(--numa "$((mb / GUEST_NUMA))M$cpus")
+	done
+fi
+
+note "booting $image under TCG (limit ${limit}s${numa:+, $GUEST_NUMA NUMA nodes}, log: $log)"
 start=$(date +%s)
 set +e
 # kunit output and any splat must reach the log; panic=-1 reboots (and so
 # ends QEMU) instead of hanging on a panic.
 timeout -k 15 "$limit" vng --run "$image" --disable-kvm --disable-microvm \
-	--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEM:-1G}" --verbose \
+	--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEM:-1G}" "${numa[@]}" --verbose \
 	--rwdir "$OUT/guest" --append "panic=-1 oops=panic ${BOOT_APPEND:-}" \
 	--qemu-opts="-no-reboot ${QEMU_EXTRA:-}" \
 	--exec "$*" </dev/null >"$log" 2>&1

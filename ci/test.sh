@@ -64,7 +64,8 @@ mkdir -p "$OUT/guest"
 	# shellcheck disable=SC2016 # expands in the guest
 	echo 'exit $rc'
 } >"$OUT/guest/tools-tests.sh"
-BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
+# Two NUMA nodes: the numa-node selftest needs a second one.
+GUEST_NUMA=2 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
 	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
 	"$TOP/ci/baseline/durations.txt" "$OUT/guest/tools-tests.sh"
 t_boot=$(date +%s)

@@ -271,6 +271,7 @@ pub struct Command {
     start_suspended: bool,
     cpus: Option<Vec<usize>>,
     cgroup: Option<OwnedFd>,
+    numa_node: Option<u32>,
 }
 
 /// One of posix_spawn()'s file actions, run by the child in the order added, after the
@@ -410,6 +411,7 @@ impl Command {
             start_suspended: false,
             cpus: None,
             cgroup: None,
+            numa_node: None,
         }
     }
 
@@ -707,6 +709,20 @@ impl Command {
     /// ```
     pub fn cgroup(&mut self, dir: OwnedFd) -> &mut Self {
         self.cgroup = Some(dir);
+        self
+    }
+
+    /// Allocates the child's kernel structures (task, kernel stack, descriptor table, the mm of
+    /// its program) on a NUMA node, which must be online with memory (`EINVAL` otherwise). It is
+    /// not a memory policy or an affinity. posix_spawn() cannot express it: the fallback fails
+    /// with `ENOTSUP`.
+    ///
+    /// ```no_run
+    /// pidfd_embryo::Command::new("true").numa_node(1).spawn()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn numa_node(&mut self, node: u32) -> &mut Self {
+        self.numa_node = Some(node);
         self
     }
 
@@ -1022,6 +1038,10 @@ impl Command {
         if let Some(dir) = &self.cgroup {
             sys::set_fd(embryo, c"cgroup", dir.as_fd()).map_err(with_log)?;
         }
+        if let Some(node) = self.numa_node {
+            let v = CString::new(node.to_string()).expect("a number has no NUL");
+            sys::set_string(embryo, c"numa-node", &v).map_err(with_log)?;
+        }
         if let Some(cpus) = &self.cpus {
             // The UAPI's byte bitmap: bit n % 8 of byte n / 8 for CPU n.
             let len = cpus.iter().max().map_or(1, |m| m / 8 + 1);
@@ -1099,6 +1119,7 @@ impl Command {
                 || self.start_suspended
                 || self.cpus.is_some()
                 || self.cgroup.is_some()
+                || self.numa_node.is_some()
             {
                 return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
             }

@@ -354,6 +354,27 @@ fn cpu_affinity() {
 }
 
 #[test]
+fn numa_node() {
+    // Node 0 exists everywhere; a node past any kernel's MAX_NUMNODES exists nowhere.
+    let mut c = Command::new("/bin/true");
+    c.numa_node(0);
+    let mut bad = Command::new("/bin/true");
+    bad.numa_node(4096);
+    match Command::backend() {
+        Backend::Embryo => {
+            assert!(c.spawn().unwrap().wait().unwrap().success());
+            let err = bad.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::EINVAL));
+            assert!(err.to_string().contains("numa-node"), "{err}");
+        }
+        Backend::PosixSpawn => {
+            let err = c.spawn().unwrap_err();
+            assert_eq!(errno(&err), Some(libc::ENOTSUP));
+        }
+    }
+}
+
+#[test]
 fn template_copies() {
     let dir = std::env::temp_dir().join(format!("pidfd-embryo-template-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
