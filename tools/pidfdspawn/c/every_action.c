@@ -17,7 +17,8 @@
  *   adddup2(pipe, 1)             stdout is the report pipe
  *   adddup2(tty, 0)              stdin is a pty, the session's terminal
  *   addclose(tty)
- *   adddup2(7, 7)                fd 7 is O_CLOEXEC here: this keeps it
+ *   adddup2(keep, keep)          keep (7, or the next free one below 10)
+ *                                is O_CLOEXEC here: this keeps it
  *   addclosefrom_np(10)          fd 20 (or above), inherited, goes
  *   addtcsetpgrp_np(0)           the child's group takes the terminal
  * with POSIX_SPAWN_SETPGROUP (its own group), SETSIGMASK (SIGUSR1) and
@@ -139,13 +140,16 @@ static int spawner(const char *self)
 {
 	char buf[4096], path[PATH_MAX], *argv[] = { "every_action", "--report", (char *)scratch, NULL };
 	posix_spawn_file_actions_t fa;
-	int pty, tty, p[2], dir, ret, status;
+	int pty, tty, p[2], dir, keep, ret, status;
 	posix_spawnattr_t attr;
 	sigset_t set;
 	ssize_t len;
 	pid_t pid;
 	FILE *f;
 
+	/* Start from 0, 1 and 2 only, whatever the caller left open. */
+	if (close_range(3, ~0U, 0))
+		die("close_range");
 	if (setsid() < 0)
 		die("setsid");
 	pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -159,8 +163,10 @@ static int spawner(const char *self)
 	dir = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		die("open the scratch directory");
-	if (dir != 7 && dup3(dir, 7, O_CLOEXEC) != 7)
-		die("dup3 onto 7");
+	/* Whatever the caller left open: the lowest free one from 7 up. */
+	keep = fcntl(dir, F_DUPFD_CLOEXEC, 7);
+	if (keep < 0 || keep >= 10)
+		die("no free descriptor from 7 to 9");
 	if (fcntl(dir, F_DUPFD, 20) < 20)
 		die("dup onto 20 or above");
 	signal(SIGUSR2, SIG_IGN);
@@ -172,7 +178,7 @@ static int spawner(const char *self)
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, tty, 0);
 	posix_spawn_file_actions_addclose(&fa, tty);
-	posix_spawn_file_actions_adddup2(&fa, 7, 7);
+	posix_spawn_file_actions_adddup2(&fa, keep, keep);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 10);
 	posix_spawn_file_actions_addtcsetpgrp_np(&fa, 0);
 
