@@ -29,6 +29,9 @@ if [ -n "${GUEST_NUMA:-}" ] && [ "$GUEST_NUMA" -gt 1 ]; then
 		done
 		numa+=(--numa "$((mb / GUEST_NUMA))M$cpus")
 	done
+	# One socket per node: CPUs that share a last-level cache on two nodes
+	# make the kernel WARN (topology_sane()) at boot.
+	QEMU_EXTRA="-smp ${GUEST_CPUS:-2},sockets=$GUEST_NUMA ${QEMU_EXTRA:-}"
 fi
 
 note "booting $image under TCG (limit ${limit}s${numa:+, $GUEST_NUMA NUMA nodes}, log: $log)"
