@@ -600,25 +600,60 @@ impl Stats {
     }
 }
 
-/// Runs `batches` batches of `per_batch` starts; one sample per batch: its mean cost per start.
+/// Runs `batches` rounds; a round is one batch of each method in turn (`per_batch` starts of
+/// it), so that whatever else the guest does over time (timer ticks, kernel threads) falls on
+/// every method alike. One sample per batch: its mean cost per start. A method that fails is
+/// dropped from the rounds and gets its error.
 fn measure(
     child: &mut Child,
-    method: Method,
+    methods: &[(Method, usize)],
     batches: usize,
-    per_batch: usize,
-) -> io::Result<Stats> {
-    for _ in 0..per_batch.min(5) {
-        child.run(method)?;
-    }
-    let mut samples = Vec::with_capacity(batches);
-    for _ in 0..batches {
-        let t0 = now_ns();
-        for _ in 0..per_batch {
-            child.run(method)?;
+) -> Vec<io::Result<Stats>> {
+    let mut samples: Vec<io::Result<Vec<f64>>> = methods
+        .iter()
+        .map(|_| Ok(Vec::with_capacity(batches)))
+        .collect();
+    for (i, &(method, per_batch)) in methods.iter().enumerate() {
+        for _ in 0..per_batch.min(5) {
+            if let Err(e) = child.run(method) {
+                samples[i] = Err(e);
+                break;
+            }
         }
-        samples.push((now_ns() - t0) as f64 / per_batch as f64);
     }
-    Ok(Stats::of(samples))
+    for _ in 0..batches {
+        for (i, &(method, per_batch)) in methods.iter().enumerate() {
+            let Ok(list) = &mut samples[i] else {
+                continue;
+            };
+            let t0 = now_ns();
+            let mut res = Ok(());
+            for _ in 0..per_batch {
+                res = child.run(method);
+                if res.is_err() {
+                    break;
+                }
+            }
+            match res {
+                Ok(()) => list.push((now_ns() - t0) as f64 / per_batch as f64),
+                Err(e) => samples[i] = Err(e),
+            }
+        }
+    }
+    samples.into_iter().map(|r| r.map(Stats::of)).collect()
+}
+
+/// Binds the calling thread, and so every thread and child it creates later, to `cpu`.
+fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    // SAFETY: An all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+    // SAFETY: CPU_SET() writes inside `set`; it ignores CPUs beyond the set's size.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size given.
+    if unsafe { libc::sched_setaffinity(0, core::mem::size_of_val(&set), &set) } != 0 {
+        return Err(last_error("sched_setaffinity"));
+    }
+    Ok(())
 }
 
 /// What keeps a parent shape alive while it is measured.
@@ -719,13 +754,14 @@ struct Options {
     methods: Vec<Method>,
     batches: usize,
     per_batch: usize,
+    cpu: Option<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
-         pidfd_copy,pidfd_copy+attrs] [--batches N] [--per-batch N]"
+         pidfd_copy,pidfd_copy+attrs] [--batches N] [--per-batch N] [--cpu N]"
     );
     process::exit(2)
 }
@@ -736,6 +772,7 @@ fn parse_args() -> Options {
         methods: Method::ALL.to_vec(),
         batches: 15,
         per_batch: 20,
+        cpu: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -772,6 +809,7 @@ fn parse_args() -> Options {
                     .filter(|&n| n > 0)
                     .unwrap_or_else(|| usage())
             }
+            "--cpu" => opts.cpu = Some(value.parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         }
     }
@@ -788,6 +826,12 @@ fn install_noop() -> io::Result<CString> {
 
 fn main() {
     let opts = parse_args();
+    if let Some(cpu) = opts.cpu {
+        if let Err(e) = pin_to_cpu(cpu) {
+            eprintln!("spawnbench: cannot run on CPU {cpu}: {e}");
+            process::exit(1)
+        }
+    }
     let path = install_noop().unwrap_or_else(|e| {
         eprintln!("spawnbench: cannot write the no-op child: {e}");
         process::exit(1)
@@ -805,10 +849,14 @@ fn main() {
     let release = unsafe { CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy();
     println!(
         "# spawnbench: kernel {release}, {} CPUs, clock CLOCK_MONOTONIC, {} batches x {} starts, \
-         one sample per batch (mean per start+wait)",
-        thread::available_parallelism().map_or(0, |n| n.get()),
+         one sample per batch (mean per start+wait), methods interleaved batch by batch{}",
+        // SAFETY: sysconf() has no preconditions.
+        unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) },
         opts.batches,
-        opts.per_batch
+        opts.per_batch,
+        opts.cpu
+            .map(|c| format!(", pinned to CPU {c}"))
+            .unwrap_or_default()
     );
     println!("# unit: ns per start+wait (guest instructions under -icount shift=0,sleep=off)");
     if let Some(pre) = std::env::var_os("LD_PRELOAD") {
@@ -836,6 +884,7 @@ fn main() {
                 continue;
             }
         };
+        let mut methods = Vec::new();
         for &method in &opts.methods {
             if method.needs_pidfd_start() && !have_pidfd {
                 println!(
@@ -852,7 +901,11 @@ fn main() {
             } else {
                 opts.per_batch
             };
-            match measure(&mut child, method, opts.batches, per_batch) {
+            methods.push((method, per_batch));
+        }
+        let stats = measure(&mut child, &methods, opts.batches);
+        for (&(method, _), stat) in methods.iter().zip(stats) {
+            match stat {
                 Ok(s) => {
                     println!(
                         "{:<16} {:<18} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
