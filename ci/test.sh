@@ -65,7 +65,7 @@ mkdir -p "$OUT/guest"
 	echo 'exit $rc'
 } >"$OUT/guest/tools-tests.sh"
 # Two NUMA nodes: the numa-node selftest needs a second one.
-GUEST_NUMA=2 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
+GUEST_INIT=direct GUEST_NUMA=2 BOOT_APPEND="slub_debug=FZPU" "$TOP/ci/boot.sh" "$flavour" test "${BOOT_TIMEOUT:-2400}" \
 	"$TOP/ci/guest/run-tests.sh" "$OUT/guest" "$ksft" "$TOP/ci/baseline/timeouts.txt" \
 	"$TOP/ci/baseline/durations.txt" "$OUT/guest/tools-tests.sh"
 t_boot=$(date +%s)
