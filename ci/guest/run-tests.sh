@@ -37,10 +37,10 @@ done < <(cd "$ksft" && find . -type f -size +4096k -print0)
 grep -E '^[A-Za-z0-9_-]+:[^ ]+$' "$work/kselftest-list.txt" >"$work/list"
 declare -A timeout_of duration_of settings_of
 while read -r name t _; do
-	[ -n "$name" ] && [ "${name#\#}" = "$name" ] && timeout_of[$name]=$t
+	[ -n "$name" ] && [ "${name#\#}" = "$name" ] && [[ $t =~ ^[0-9]+$ ]] && timeout_of[$name]=$t
 done <"$timeouts"
 while read -r name d _; do
-	[ -n "$name" ] && [ "${name#\#}" = "$name" ] && duration_of[$name]=$d
+	[ -n "$name" ] && [ "${name#\#}" = "$name" ] && [[ $d =~ ^[0-9]+$ ]] && duration_of[$name]=$d
 done <"$durations"
 for settings in "$work"/*/settings; do
 	[ -f "$settings" ] || continue
