@@ -23,9 +23,13 @@ ln -sfn /proc/self/fd/1 /dev/stdout
 ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-for d in /tmp /run /var/tmp; do
-	mount -t tmpfs -o mode=1777 tmpfs "$d"
-done
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+# /tmp: writable, but the host's /tmp stays visible under it (a clone of
+# the project in /tmp, as CI makes, holds the scripts and the binaries).
+mkdir -p /run/tmp-rw/upper /run/tmp-rw/work
+mount -t overlay -o lowerdir=/tmp,upperdir=/run/tmp-rw/upper,workdir=/run/tmp-rw/work overlay /tmp
+chmod 1777 /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t debugfs debugfs /sys/kernel/debug
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
