@@ -1,6 +1,7 @@
 #!/bin/bash
-# 'make bench': tools/spawnbench in the guest, on the base (non-debug)
-# kernel, in two boots of the same image: first under
+# 'make bench': tools/spawnbench in the guest, on the bench kernel (the
+# base config with distribution-like allocator and optimisation, see
+# ci/config/bench.config; no debug options), in two boots of the same image: first under
 # -icount shift=0,sleep=off, where the guest clock counts instructions and
 # runs repeat to 0.1 %, then under plain TCG for wall time (noisy).
 # Results: out/bench-icount.txt, out/bench-wall.txt; in the same boots,
@@ -13,7 +14,7 @@
 . "$(dirname "$0")/common.sh"
 
 "$TOP/ci/linux.sh"
-"$TOP/ci/build.sh" base
+"$TOP/ci/build.sh" bench
 (cd "$TOP/tools" && cargo build -q --release -p spawnbench -p pidfdspawn) ||
 	die "tools/spawnbench or tools/pidfdspawn does not build"
 bench="$TOP/tools/target/release/spawnbench"
@@ -25,14 +26,14 @@ for mode in ${BENCH_MODES:-icount wall}; do
 	extra=
 	[ "$mode" = icount ] && extra="-icount shift=0,sleep=off"
 	rm -f "$OUT/guest/bench-$mode.txt" "$OUT/guest/bench-$mode-preload.txt"
-	GUEST_MEM=${GUEST_MEM:-3G} QEMU_EXTRA="$extra" "$TOP/ci/boot.sh" base "bench-$mode" "${BOOT_TIMEOUT:-3600}" \
+	GUEST_MEM=${GUEST_MEM:-3G} QEMU_EXTRA="$extra" "$TOP/ci/boot.sh" bench "bench-$mode" "${BOOT_TIMEOUT:-3600}" \
 		"$bench ${SPAWNBENCH_ARGS:-} >$OUT/guest/bench-$mode.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode.txt;" \
 		"LD_PRELOAD=$lib $bench --parents tiny --methods $preload_methods ${PRELOAD_ARGS:-}" \
 		">$OUT/guest/bench-$mode-preload.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode-preload.txt"
 	for f in "$mode" "$mode-preload"; do
 		[ -s "$OUT/guest/bench-$f.txt" ] || die "spawnbench left no output (serial log: $OUT/serial-bench-$mode.log)"
 		cp "$OUT/guest/bench-$f.txt" "$OUT/bench-$f.txt"
-		echo "== $f (base config; guest: ${GUEST_CPUS:-2} CPUs, ${GUEST_MEM:-3G})"
+		echo "== $f (bench config; guest: ${GUEST_CPUS:-2} CPUs, ${GUEST_MEM:-3G})"
 		cat "$OUT/bench-$f.txt"
 		grep -qx 'rc=0' "$OUT/bench-$f.txt" || die "spawnbench failed in the guest ($f)"
 	done

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Configure (tinyconfig + fragments) and build the kernel out of tree.
-# Usage: ci/build.sh [debug]
+# Usage: ci/build.sh [base|debug|bench|profile]
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
 flavour=${1:-base}
 frags=("$TOP/ci/config/base.config")
 [ "$flavour" = debug ] && frags+=("$TOP/ci/config/debug.config")
+[ "$flavour" = bench ] && frags+=("$TOP/ci/config/bench.config")
+[ "$flavour" = profile ] && frags+=("$TOP/ci/config/bench.config" "$TOP/ci/config/profile.config")
 if [ "$flavour" = debug ] && [ "${KASAN:-}" = 1 ]; then
 	frags+=("$TOP/ci/config/kasan.config")
 	flavour=debug-kasan

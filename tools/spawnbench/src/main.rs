@@ -9,7 +9,10 @@
 //! through the pidfd: what glibc's pidfd_spawn() does) and glibc's `posix_spawn`. Every method
 //! starts the same static no-op program with the same argv and an empty environment, and waits
 //! for it. `embryo-only` is not a start: it is `pidfd_open(0, PIDFD_EMPTY)` and `close()`, the
-//! fixed cost of the embryo object.
+//! fixed cost of the embryo object. Nor are `pidfd-only` (`pidfd_open()` of the benchmark itself
+//! and `close()`: what any pidfd costs, the one of `vfork+pidfd` included) and `embryo+config`
+//! (`pidfd_start`'s embryo configured and closed, not started), which split a `pidfd_start` into
+//! its parts.
 //!
 //! `posix_spawn+attrs` and `pidfd_start+attrs` start the same child with three file actions
 //! (open /dev/null onto 0, dup2 0 onto 1, close 3), a signal mask and a new process group: the
@@ -93,10 +96,14 @@ enum Method {
     PidfdCopy,
     /// `PidfdStartAttrs`'s embryo configured once, started as copies.
     PidfdCopyAttrs,
+    /// Not a start: `pidfd_open()` of this process and `close()`, the price of a pidfd.
+    PidfdOnly,
+    /// Not a start: `PidfdStart`'s embryo configured and closed.
+    EmbryoConfig,
 }
 
 impl Method {
-    const ALL: [Method; 10] = [
+    const ALL: [Method; 12] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
@@ -107,6 +114,8 @@ impl Method {
         Method::PidfdStartAttrs,
         Method::PidfdCopy,
         Method::PidfdCopyAttrs,
+        Method::PidfdOnly,
+        Method::EmbryoConfig,
     ];
 
     fn name(self) -> &'static str {
@@ -121,7 +130,17 @@ impl Method {
             Method::PidfdStartAttrs => "pidfd_start+attrs",
             Method::PidfdCopy => "pidfd_copy",
             Method::PidfdCopyAttrs => "pidfd_copy+attrs",
+            Method::PidfdOnly => "pidfd-only",
+            Method::EmbryoConfig => "embryo+config",
         }
+    }
+
+    /// Whether a run of the method starts a process (the others measure parts of one).
+    fn is_start(self) -> bool {
+        !matches!(
+            self,
+            Method::EmbryoOnly | Method::PidfdOnly | Method::EmbryoConfig
+        )
     }
 
     fn needs_pidfd_start(self) -> bool {
@@ -132,6 +151,7 @@ impl Method {
                 | Method::PidfdStartAttrs
                 | Method::PidfdCopy
                 | Method::PidfdCopyAttrs
+                | Method::EmbryoConfig
         )
     }
 }
@@ -343,6 +363,22 @@ impl Child {
                 if fd < 0 {
                     return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
                 }
+                // SAFETY: `fd` is ours.
+                unsafe { libc::close(fd) };
+                Ok(())
+            }
+            Method::PidfdOnly => {
+                // SAFETY: pidfd_open() takes two integers; getpid() cannot fail.
+                let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, libc::getpid(), 0) } as libc::c_int;
+                if fd < 0 {
+                    return Err(last_error("pidfd_open"));
+                }
+                // SAFETY: `fd` is ours.
+                unsafe { libc::close(fd) };
+                Ok(())
+            }
+            Method::EmbryoConfig => {
+                let fd = self.embryo(false)?;
                 // SAFETY: `fd` is ours.
                 unsafe { libc::close(fd) };
                 Ok(())
@@ -761,7 +797,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
-         pidfd_copy,pidfd_copy+attrs] [--batches N] [--per-batch N] [--cpu N]"
+         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config] [--batches N] [--per-batch N] [--cpu N]"
     );
     process::exit(2)
 }
@@ -941,7 +977,7 @@ fn main() {
     let mut ratios = String::new();
     if let Some(base) = get(Parent::Tiny, Method::PidfdStart) {
         for &method in &opts.methods {
-            if method.needs_pidfd_start() {
+            if method.needs_pidfd_start() || !method.is_start() {
                 continue;
             }
             if let Some(other) = get(Parent::Tiny, method) {
