@@ -237,13 +237,7 @@ fn main() {
         ret
     };
     if ret == 0 {
-        let mut out = String::new();
-        // SAFETY: Our read end, owned from here on.
-        let mut r = unsafe { std::fs::File::from_raw_fd(p[0]) };
-        r.read_to_string(&mut out).unwrap();
-        let mut status = 0;
-        // SAFETY: `pid` is our child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let (out, status) = output_and_status(p[0], pid);
         print!("{out}");
         println!("status {}", libc::WEXITSTATUS(status));
     }
@@ -264,6 +258,25 @@ fn main() {
         };
         eprintln!("via embryo={e} fallback={f}");
     }
+}
+
+/// Reads the child's output to EOF from the pipe's read end `read_end`, which it takes over.
+fn read_output(read_end: c_int) -> String {
+    let mut out = String::new();
+    // SAFETY: The caller gives us its read end, owned from here on.
+    let mut r = unsafe { std::fs::File::from_raw_fd(read_end) };
+    r.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Reads the child's output as [`read_output`] does, then reaps the child `pid`: its output
+/// and its wait status.
+fn output_and_status(read_end: c_int, pid: libc::pid_t) -> (String, c_int) {
+    let out = read_output(read_end);
+    let mut status = 0;
+    // SAFETY: `pid` is our child and `status` valid storage.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    (out, status)
 }
 
 type PidfdSpawn = unsafe extern "C" fn(
@@ -310,10 +323,9 @@ fn pidfd_spawn(
     if ret != 0 {
         return;
     }
-    let mut out = String::new();
-    // SAFETY: Our read end, owned from here on.
-    let mut r = unsafe { std::fs::File::from_raw_fd(p[0]) };
-    r.read_to_string(&mut out).unwrap();
+    // Drained so that the child never blocks on a full pipe; the scenario reports only the
+    // results of pidfd_spawn() and waitid().
+    let _ = read_output(p[0]);
     // SAFETY: An all-zero siginfo_t is valid storage for waitid() to fill.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `pidfd` is the child's pidfd and `info` valid storage.
@@ -461,12 +473,7 @@ fn cgroup(real: bool) {
     };
     println!("ret {ret}");
     if ret == 0 {
-        let mut out = String::new();
-        // SAFETY: Our read end, owned from here on.
-        let mut r = unsafe { std::fs::File::from_raw_fd(p[0]) };
-        r.read_to_string(&mut out).unwrap();
-        // SAFETY: `pid` is our child.
-        unsafe { libc::waitpid(pid, ptr::null_mut(), 0) };
+        let (out, _) = output_and_status(p[0], pid);
         print!("child: {out}");
     }
     // SAFETY: Removing the (now empty) cgroup; nothing if there is none.
