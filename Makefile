@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps linux build run test bench baseline export check-series clean
+.PHONY: help deps linux build run test bench baseline export check-series fresh-test clean
 
 help:
 	@echo "make run           build the patched kernel, boot it under QEMU (TCG), show it working"
@@ -15,6 +15,7 @@ help:
 	@echo "make export        write the commits base..HEAD of linux/ to patches/"
 	@echo "make check-series  apply, build and checkpatch every patch in order"
 	@echo "make deps          install the toolchain and tools (idempotent)"
+	@echo "make fresh-test    time 'make test' in a new debootstrap'd bookworm root (as on a bare machine)"
 
 deps:
 	@bash ci/deps.sh
@@ -44,6 +45,10 @@ export: deps
 
 check-series: linux
 	@bash ci/check-series.sh
+
+# Not a dependency of anything: it makes its own root and caches.
+fresh-test:
+	@bash ci/fresh-machine.sh test
 
 clean:
 	rm -rf out

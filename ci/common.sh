@@ -19,6 +19,12 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 # Kernel headers embed __FILE__ paths; let ccache hit across clones.
 export CCACHE_BASEDIR=/
 export CCACHE_NOHASHDIR=true
+# Depend mode: a miss compiles once, without the extra preprocessor run
+# that ccache's default mode makes to hash the preprocessed source (a
+# quarter of a cold kernel build: 99 s instead of 132 s for fs/). Hits in
+# the same tree are as fast; a second tree (CI's) no longer hits through
+# the preprocessed hash and compiles its own objects once.
+export CCACHE_DEPEND=1
 
 # bindgen and virtme-ng from the cache; cargo, rustfmt and clippy for tools/
 # from rustup when the machine has it, else Debian's cargo-web/rustfmt-web.
@@ -67,6 +73,18 @@ die() {
 
 note() {
 	printf '==> %s\n' "$*" >&2
+}
+
+# The system's Debian mirror: the first URI of a Debian archive (not the
+# security archive) in the apt sources, one-line or deb822 format.
+mirror_uri() {
+	{
+		cat /etc/apt/sources.list 2>/dev/null
+		cat /etc/apt/sources.list.d/*.list 2>/dev/null
+		cat /etc/apt/sources.list.d/*.sources 2>/dev/null
+	} | sed -n -e 's/^URIs:[[:space:]]*//p' \
+		-e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' |
+		tr ' ' '\n' | grep -E '/debian/?$' | head -1
 }
 
 # install_debian_packages PKG...: apt-get install whatever is not installed.

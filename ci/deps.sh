@@ -18,17 +18,45 @@ APT_PKGS=(
 	cargo-web rust-web-clippy rustfmt-web
 )
 
-install_debian_packages "${APT_PKGS[@]}"
+# One apt run for these and the kernel's Rust toolchain (rust-overlay/).
+install_debian_packages "${APT_PKGS[@]}" "${RUST_OVERLAY_PKGS[@]}"
 
-# The kernel Rust toolchain (rustc, library source, LLVM, bindgen).
-"$TOP/rust-overlay/install.sh"
-
-# virtme-ng, pinned, in a venv.
+# On a bare machine three slow steps remain, and they want different things:
+# bindgen-cli compiles on every core, the virtme-ng venv waits on the
+# network, and the kernel source (download, unpack, base commit) runs on one
+# core. They run side by side. A failed prefetch of the source is reported
+# here and retried by 'make linux', which stops with the reason.
+pids=()
+if [ "$LINUX_MANAGED" = 1 ] && [ "${DEPS_PREFETCH_LINUX:-1}" = 1 ]; then
+	"$TOP/ci/linux-base.sh" >"$OUT/linux-base.log" 2>&1 &
+	pids+=("$!:kernel source (log: $OUT/linux-base.log)")
+fi
 if ! "$CACHE/venv/bin/vng" --version 2>/dev/null | grep -q "$VIRTME_NG_VERSION"; then
-	note "installing virtme-ng $VIRTME_NG_VERSION into $CACHE/venv"
-	python3 -m venv "$CACHE/venv"
-	"$CACHE/venv/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION" >"$CACHE/venv-install.log" 2>&1 ||
-		{ tail -20 "$CACHE/venv-install.log" >&2; die "pip install virtme-ng failed (log: $CACHE/venv-install.log)"; }
+	(
+		note "installing virtme-ng $VIRTME_NG_VERSION into $CACHE/venv"
+		python3 -m venv "$CACHE/venv" &&
+			"$CACHE/venv/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
+	) >"$CACHE/venv-install.log" 2>&1 &
+	pids+=("$!:virtme-ng (log: $CACHE/venv-install.log)")
+fi
+
+# The kernel Rust toolchain's packages are in place; this builds bindgen.
+rc=0
+"$TOP/rust-overlay/install.sh" || rc=$?
+
+venv_rc=0
+for p in "${pids[@]}"; do
+	if ! wait "${p%%:*}"; then
+		case "$p" in
+		*virtme-ng*) venv_rc=1 ;;
+		*) note "prefetching the kernel source failed; 'make linux' retries it: ${p#*:}" ;;
+		esac
+	fi
+done
+[ $rc = 0 ] || exit $rc
+if [ $venv_rc != 0 ]; then
+	tail -20 "$CACHE/venv-install.log" >&2
+	die "pip install virtme-ng failed (log: $CACHE/venv-install.log)"
 fi
 
 "$TOP/rust-overlay/check.sh"

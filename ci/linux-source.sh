@@ -10,18 +10,6 @@
 # shellcheck source=../linux-source.env
 . "$TOP/linux-source.env"
 
-# The system's Debian mirror: the first URI of a Debian archive (not the
-# security archive) in the apt sources, one-line or deb822 format.
-mirror_uri() {
-	{
-		cat /etc/apt/sources.list 2>/dev/null
-		cat /etc/apt/sources.list.d/*.list 2>/dev/null
-		cat /etc/apt/sources.list.d/*.sources 2>/dev/null
-	} | sed -n -e 's/^URIs:[[:space:]]*//p' \
-		-e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' |
-		tr ' ' '\n' | grep -E '/debian/?$' | head -1
-}
-
 src="$CACHE/src/$LINUX_SRC_PKG_VERSION"
 if [ -f "$src/.unpacked" ]; then
 	echo "$src"
@@ -53,7 +41,8 @@ if [ ! -f "$deb" ]; then
 	"${APT[@]}" update >"$apt_dir/update.log" 2>&1 ||
 		die "apt-get update of the private source list failed (log: $apt_dir/update.log)"
 	pkgver="$LINUX_SRC_PKG=$LINUX_SRC_PKG_VERSION"
-	if ! "${APT[@]}" show "$pkgver" >/dev/null 2>&1; then
+	# Is the pinned version served? (apt-cache knows 'show'; apt-get does not.)
+	if ! apt-cache "${APT_OPTS[@]}" show "$pkgver" 2>/dev/null | grep -q '^Package:'; then
 		# The pinned version is gone: take the newest linux-source-7.3* or later.
 		# linux-source-7.3 first if any version of it is served, then newer.
 		newest=
@@ -79,7 +68,12 @@ if [ ! -f "$deb" ]; then
 		echo "$LINUX_SRC_SHA256  $got" | sha256sum -c --quiet - ||
 			die "sha256 of $got does not match linux-source.env: refusing to use it"
 	else
-		note "sha256 of the fallback package: $(sha256sum "$got" | cut -d' ' -f1)"
+		# Cache a fallback under its own version, so that the pinned one is
+		# still fetched once the mirror serves it again.
+		ver=$(dpkg-deb -f "$got" Version)
+		note "fallback package $pkgver, version $ver, sha256 $(sha256sum "$got" | cut -d' ' -f1)"
+		deb="$CACHE/dl/${LINUX_SRC_PKG}_${ver}_all.deb"
+		src="$CACHE/src/$ver"
 	fi
 	mv "$got" "$deb"
 	rm -rf "$tmp"

@@ -8,48 +8,66 @@ t0=$(date +%s)
 extra=()
 
 # 1. Host checks.
-note "host checks: shellcheck, groff and coverage of the man pages, cargo fmt/clippy/test of tools/"
+note "host checks: shellcheck, groff and coverage of the man pages, cargo fmt/clippy/test of tools/ (log: $OUT/host-checks.log)"
 shellcheck -x "$TOP"/ci/*.sh "$TOP"/ci/guest/*.sh "$TOP"/rust-overlay/*.sh "$TOP/.ci/run" ||
 	die "shellcheck found problems in the ci scripts (above)"
 for man in "$TOP"/Documentation/man/*.[0-9]; do
 	out=$(groff -man -ww -z "$man" 2>&1)
 	[ -z "$out" ] || die "groff -man -ww -z: $man: $out"
 done
-"$TOP/ci/check-man.sh" "$LINUX" || die "the man pages miss names that the series' code has (above)"
-(cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
-(cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
-(cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
-# cargo test builds a cdylib's rlib only: the preload test needs the .so and
-# the probe example built first (debug, next to the test binary).
-(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
-	die "cannot build libpidfdspawn and its probe"
+# The cargo checks of tools/ run beside the tree and kernel build below: the
+# kernel build leaves a core idle while it compiles its Rust crates one by
+# one and links. Their output goes to $OUT/host-checks.log, shown on failure.
+host_checks() {
+	(cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
+	(cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
+	(cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
+	# cargo test builds a cdylib's rlib only: the preload test needs the .so
+	# and the probe example built first (debug, next to the test binary).
+	(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
+		die "cannot build libpidfdspawn and its probe"
+	(cd "$TOP/tools" && cargo test -q 2>&1) >"$cargo_log" || true
+	# The crate's integration tests run again in the guest, where they must
+	# use the embryo syscalls (PIDFD_EMBRYO_REQUIRE=1) instead of the
+	# fallback; and libpidfdspawn's comparison with glibc, with the library
+	# and its probe (built above).
+	local t
+	for t in "pidfd-embryo command" "pidfdspawn preload"; do
+		(cd "$TOP/tools" && cargo test -p "${t% *}" --test "${t#* }" --no-run 2>&1) |
+			sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1
+	done >"$OUT/host-checks.bins"
+}
 cargo_log="$OUT/cargo-test.log"
-(cd "$TOP/tools" && cargo test -q 2>&1) | tee "$cargo_log" | grep -E '^test result|FAILED|panicked' || true
+rm -f "$cargo_log" "$OUT/host-checks.bins"
+host_checks >"$OUT/host-checks.log" 2>&1 &
+host_pid=$!
+
+# 2. The tree, the debug kernel and the selftests (these beside the kernel
+# too, once the tree is ready).
+"$TOP/ci/linux.sh"
+"$TOP/ci/check-man.sh" "$LINUX" || die "the man pages miss names that the series' code has (above)"
+"$TOP/ci/selftests-build.sh" >"$OUT/ksft.path" &
+ksft_pid=$!
+"$TOP/ci/build.sh" debug
+flavour=debug
+[ "${KASAN:-}" = 1 ] && flavour=debug-kasan
+wait $ksft_pid || die "the kselftest build failed (above)"
+ksft=$(cat "$OUT/ksft.path")
+if ! wait $host_pid; then
+	tail -40 "$OUT/host-checks.log"
+	die "host checks of tools/ failed (log: $OUT/host-checks.log)"
+fi
+grep -E '^test result|FAILED|panicked' "$cargo_log" || true
 read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
 	if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
 	END { print p + 0, f + 0, s + 0 }' "$cargo_log")
 grep -q '^test result:' "$cargo_log" || f=$((f + 1))
 extra+=(--extra "cargo=$p,$f,$s")
 summary="$TOP/tools/target/release/ktap-summary"
-# The crate's integration tests run again in the guest, where they must use
-# the embryo syscalls (PIDFD_EMBRYO_REQUIRE=1) instead of the fallback.
-guest_tests=$(cd "$TOP/tools" && cargo test -p pidfd-embryo --test command --no-run 2>&1 |
-	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
-[ -n "$guest_tests" ] || die "cannot build the pidfd-embryo tests for the guest"
+{ read -r guest_tests && read -r preload_tests; } <"$OUT/host-checks.bins" ||
+	die "cannot build the pidfd-embryo and libpidfdspawn tests for the guest (log: $OUT/host-checks.log)"
 guest_tests="$TOP/tools/$guest_tests"
-# And libpidfdspawn's comparison with glibc, with the library and its probe
-# (built above).
-preload_tests=$(cd "$TOP/tools" && cargo test -p pidfdspawn --test preload --no-run 2>&1 |
-	sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
-[ -n "$preload_tests" ] || die "cannot build the libpidfdspawn tests for the guest"
 preload_tests="$TOP/tools/$preload_tests"
-
-# 2. The tree, the debug kernel and the selftests.
-"$TOP/ci/linux.sh"
-"$TOP/ci/build.sh" debug
-flavour=debug
-[ "${KASAN:-}" = 1 ] && flavour=debug-kasan
-ksft=$("$TOP/ci/selftests-build.sh")
 t_build=$(date +%s)
 
 # 3. One boot: KUnit at boot, then the selftests.
