@@ -7,7 +7,7 @@
 APT_PKGS=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync
-	xz-utils zstd python3 perl git ccache
+	xz-utils zstd python3 perl git ccache procps
 	# boot and test
 	qemu-system-x86 udev python3-venv busybox-static
 	# selftests (clone3 and pidfd need libcap; exec needs a static libc)

@@ -41,6 +41,16 @@ cargo_log="$OUT/cargo-test.log"
 rm -f "$cargo_log" "$OUT/host-checks.bins"
 host_checks >"$OUT/host-checks.log" 2>&1 &
 host_pid=$!
+ksft_pid=
+# Whatever stops this script stops the jobs beside it too, with their
+# children (cargo, make).
+# shellcheck disable=SC2317 # called from the EXIT trap
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+trap 'for p in $host_pid $ksft_pid; do kill_tree "$p"; done' EXIT
 
 # 2. The tree, the debug kernel and the selftests (these beside the kernel
 # too, once the tree is ready).
