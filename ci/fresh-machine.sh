@@ -62,12 +62,12 @@ ca=/etc/ssl/certs/ca-certificates.crt
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	SSL_CERT_FILE=$ca SSL_CERT_DIR=/etc/ssl/certs CURL_CA_BUNDLE=$ca PIP_CERT=$ca \
-	REQUESTS_CA_BUNDLE=$ca GIT_SSL_CAINFO=$ca TARGET="$target" \
+	REQUESTS_CA_BUNDLE=$ca GIT_SSL_CAINFO=$ca FRESH_TARGET="$target" \
 	/bin/bash -c 'start=$(date +%s)
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q >/dev/null && apt-get install -y -q make >/dev/null || exit 1
-		cd /root/work/project && make "$TARGET"
+		cd /root/work/project && make "$FRESH_TARGET"
 		rc=$?
-		echo "fresh machine: make $TARGET exited $rc after $(($(date +%s) - start)) s"
+		echo "fresh machine: make $FRESH_TARGET exited $rc after $(($(date +%s) - start)) s"
 		exit $rc' 2>&1 | tee "$OUT/fresh-$target.log"
 exit "${PIPESTATUS[0]}"
