@@ -23,11 +23,12 @@ install_debian_packages "${APT_PKGS[@]}" "${RUST_OVERLAY_PKGS[@]}"
 
 # On a bare machine three slow steps remain, and they want different things:
 # bindgen-cli compiles on every core, the virtme-ng venv waits on the
-# network, and the kernel source (download, unpack, base commit) runs on one
-# core. They run side by side. A failed prefetch of the source is reported
-# here and retried by 'make linux', which stops with the reason.
+# network, and the kernel source (download, unpack, base commit; only while
+# there is no linux/ yet) runs on one core. They run side by side. A failed
+# prefetch of the source is reported here and retried by 'make linux',
+# which stops with the reason.
 pids=()
-if [ "$LINUX_MANAGED" = 1 ] && [ "${DEPS_PREFETCH_LINUX:-1}" = 1 ]; then
+if [ "$LINUX_MANAGED" = 1 ] && [ ! -d "$LINUX/.git" ]; then
 	"$TOP/ci/linux-base.sh" >"$OUT/linux-base.log" 2>&1 &
 	pids+=("$!:kernel source (log: $OUT/linux-base.log)")
 fi
