@@ -29,10 +29,11 @@ host_checks() {
 	(cd "$TOP/tools" && cargo test -q 2>&1) >"$cargo_log" || true
 	# The crate's integration tests run again in the guest, where they must
 	# use the embryo syscalls (PIDFD_EMBRYO_REQUIRE=1) instead of the
-	# fallback; and libpidfdspawn's comparison with glibc, with the library
-	# and its probe (built above).
+	# fallback; libpidfdspawn's comparison with glibc, with the library
+	# and its probe (built above); and spawnfuzz's campaigns, which are
+	# ignored on a kernel without the syscalls and run in the guest.
 	local t
-	for t in "pidfd-embryo command" "pidfdspawn preload"; do
+	for t in "pidfd-embryo command" "pidfdspawn preload" "spawnfuzz campaign"; do
 		(cd "$TOP/tools" && cargo test -p "${t% *}" --test "${t#* }" --no-run 2>&1) |
 			sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1
 	done >"$OUT/host-checks.bins"
@@ -74,10 +75,11 @@ read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
 grep -q '^test result:' "$cargo_log" || f=$((f + 1))
 extra+=(--extra "cargo=$p,$f,$s")
 summary="$TOP/tools/target/release/ktap-summary"
-{ read -r guest_tests && read -r preload_tests; } <"$OUT/host-checks.bins" ||
-	die "cannot build the pidfd-embryo and libpidfdspawn tests for the guest (log: $OUT/host-checks.log)"
+{ read -r guest_tests && read -r preload_tests && read -r fuzz_tests; } <"$OUT/host-checks.bins" ||
+	die "cannot build the pidfd-embryo, libpidfdspawn and spawnfuzz tests for the guest (log: $OUT/host-checks.log)"
 guest_tests="$TOP/tools/$guest_tests"
 preload_tests="$TOP/tools/$preload_tests"
+fuzz_tests="$TOP/tools/$fuzz_tests"
 t_build=$(date +%s)
 
 # 3. One boot: KUnit at boot, then the selftests.
@@ -89,6 +91,7 @@ mkdir -p "$OUT/guest"
 	for t in "$guest_tests" "$preload_tests"; do
 		printf 'PIDFD_EMBRYO_REQUIRE=1 %q --test-threads=1 || rc=1\n' "$t"
 	done
+	printf '%q --test-threads=1 --include-ignored || rc=1\n' "$fuzz_tests"
 	# shellcheck disable=SC2016 # expands in the guest
 	echo 'exit $rc'
 } >"$OUT/guest/tools-tests.sh"

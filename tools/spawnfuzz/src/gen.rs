@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Generators of the values a campaign passes: keys, strings, blobs, file actions. Most are
+//! well formed or nearly so (one field off, one byte too long), because a value that fails the
+//! first check exercises only that check.
+
+use crate::rng::Rng;
+use pidfd_embryo::sys;
+
+/// The keys of `pidfd_config()` that take a fixed name.
+pub const KEYS: [&str; 21] = [
+    "path",
+    "argv",
+    "envp",
+    "cwd",
+    "inherit-fds",
+    "sigmask",
+    "sigdefault",
+    "pgid",
+    "setsid",
+    "umask",
+    "no-new-privs",
+    "path-search",
+    "resetids",
+    "groups",
+    "gid",
+    "uid",
+    "start-suspended",
+    "sched",
+    "cpu-affinity",
+    "cgroup",
+    "numa-node",
+];
+
+/// The resources of `rlimit:NAME`.
+pub const RLIMITS: [&str; 16] = [
+    "cpu",
+    "fsize",
+    "data",
+    "stack",
+    "core",
+    "rss",
+    "nproc",
+    "nofile",
+    "memlock",
+    "as",
+    "locks",
+    "sigpending",
+    "msgqueue",
+    "nice",
+    "rtprio",
+    "rttime",
+];
+
+/// Descriptor numbers at and around the limits a child's table has.
+pub const FD_NUMBERS: [i64; 14] = [
+    0, 1, 2, 3, 9, 63, 64, 1023, 1024, 65535, 1048575, 1048576, 1048577, -1,
+];
+
+/// A key name: mostly a real one, sometimes a near miss or an oversized one.
+pub fn key(r: &mut Rng) -> Vec<u8> {
+    let mut k = match r.below(20) {
+        0..=12 => r.pick(&KEYS).as_bytes().to_vec(),
+        13 | 14 => format!("fd:{}", r.pick(&FD_NUMBERS)).into_bytes(),
+        15 => {
+            let odd = [
+                "",
+                "01",
+                " 1",
+                "+1",
+                "1x",
+                "4294967296",
+                "99999999999999999999",
+            ];
+            format!("fd:{}", r.pick(&odd)).into_bytes()
+        }
+        16 | 17 => {
+            let mut n = r.pick(&RLIMITS).to_string();
+            if r.chance(1, 4) {
+                n = r.pick(&["", "NOFILE", "bogus", "nofile "]).to_string();
+            }
+            format!("rlimit:{n}").into_bytes()
+        }
+        18 => vec![b'k'; *r.pick(&[254usize, 255, 256, 4095, 4096])],
+        _ => {
+            let n = r.below(12) as usize + 1;
+            r.bytes(n)
+        }
+    };
+    if r.chance(1, 10) && !k.is_empty() {
+        // A near miss: one byte changed, dropped or added.
+        let i = r.index(k.len());
+        match r.below(3) {
+            0 => k[i] ^= 1 << r.below(8),
+            1 => {
+                k.remove(i);
+            }
+            _ => k.insert(i, r.next_u64() as u8),
+        }
+    }
+    // Interior NULs only make the key shorter; keep them, they are a case too.
+    k
+}
+
+/// A string value: program names, numbers of the forms the numeric keys parse, paths.
+pub fn string(r: &mut Rng, programs: &[Vec<u8>]) -> Vec<u8> {
+    match r.below(10) {
+        0..=2 => r.pick(programs).clone(),
+        3..=5 => {
+            let nums = [
+                "0",
+                "1",
+                "-1",
+                "022",
+                "0777",
+                "0778",
+                "1000",
+                "65534",
+                "4294967294",
+                "4294967295",
+                "4294967296",
+                "18446744073709551615",
+                "0x10",
+                "",
+                " 7",
+                "7 ",
+                "abc",
+            ];
+            r.pick(&nums).as_bytes().to_vec()
+        }
+        6 => {
+            let names = [
+                ".",
+                "/",
+                "..",
+                "dir",
+                "data",
+                "/dev/null",
+                "/nonexistent",
+                "noop",
+            ];
+            r.pick(&names).as_bytes().to_vec()
+        }
+        7 => vec![b'p'; *r.pick(&[4094usize, 4095, 4096, 4097])],
+        _ => {
+            let n = r.below(40) as usize;
+            let mut s = r.bytes(n);
+            s.retain(|&b| b != 0);
+            s
+        }
+    }
+}
+
+/// A list of NUL-terminated strings, as the `argv` and `envp` keys take it.
+pub fn string_list(r: &mut Rng) -> Vec<u8> {
+    let n = match r.below(10) {
+        0 => 0,
+        1 => r.below(3000) as usize,
+        _ => r.below(6) as usize,
+    };
+    let mut blob = Vec::new();
+    for _ in 0..n {
+        let len = match r.below(50) {
+            0 => 128 * 1024 + r.below(3) as usize - 1,
+            _ => r.below(24) as usize,
+        };
+        blob.extend(std::iter::repeat_n(b'a' + r.below(26) as u8, len));
+        if r.chance(1, 3) {
+            blob.extend_from_slice(b"=x");
+        }
+        blob.push(0);
+    }
+    if r.chance(1, 20) && !blob.is_empty() {
+        // Not terminated.
+        blob.pop();
+    }
+    blob
+}
+
+/// A blob value for one of the blob keys, or random bytes.
+pub fn blob(r: &mut Rng) -> Vec<u8> {
+    match r.below(9) {
+        0 | 1 => string_list(r),
+        2 => {
+            // A signal set, or one of the wrong size.
+            let len = *r.pick(&[8usize, 8, 8, 0, 4, 16]);
+            let mut b = r.next_u64().to_ne_bytes().to_vec();
+            b.resize(len, 0);
+            b
+        }
+        3 => {
+            // An rlimit: two __u64, soft <= hard mostly.
+            let values = [0u64, 1, 64, 1024, 1 << 20, u64::MAX];
+            let (mut a, mut b) = (*r.pick(&values), *r.pick(&values));
+            if a > b && r.chance(3, 4) {
+                core::mem::swap(&mut a, &mut b);
+            }
+            let mut v = a.to_ne_bytes().to_vec();
+            v.extend_from_slice(&b.to_ne_bytes());
+            if r.chance(1, 10) {
+                v.truncate(r.below(16) as usize);
+            }
+            v
+        }
+        4 => {
+            // Groups: __u32 IDs, some invalid.
+            let n = if r.chance(1, 20) {
+                65537
+            } else {
+                r.below(8) as usize
+            };
+            let ids = [0u32, 1, 100, 65534, u32::MAX - 1, u32::MAX];
+            let mut v = Vec::with_capacity(n * 4);
+            for _ in 0..n {
+                v.extend_from_slice(&r.pick(&ids).to_ne_bytes());
+            }
+            if r.chance(1, 10) {
+                v.push(0);
+            }
+            v
+        }
+        5 => sched_attr(r),
+        6 => {
+            // A CPU bitmap.
+            let len = *r.pick(&[0usize, 1, 8, 64, 1024, 1025]);
+            let mut v = vec![0u8; len];
+            if len > 0 && r.chance(3, 4) {
+                v[0] = r.pick(&[1u8, 2, 3, 0x80]).to_owned();
+            }
+            v
+        }
+        7 => sys::pack(&["noop", "x"]).unwrap_or_default(),
+        _ => {
+            let n = r.below(64) as usize;
+            r.bytes(n)
+        }
+    }
+}
+
+/// A `struct sched_attr`: version sizes around the known ones, policies valid and not.
+pub fn sched_attr(r: &mut Rng) -> Vec<u8> {
+    let size = *r.pick(&[48usize, 48, 56, 47, 0, 64, 128]);
+    let mut v = vec![0u8; size.max(48)];
+    // size, policy, flags, nice, priority, runtime, deadline, period
+    v[0..4].copy_from_slice(&(size as u32).to_ne_bytes());
+    let policy = *r.pick(&[0u32, 1, 2, 3, 5, 6, 7, 99]);
+    v[4..8].copy_from_slice(&policy.to_ne_bytes());
+    let flags = *r.pick(&[0u64, 1, 2, 0x40, 1 << 40]);
+    v[8..16].copy_from_slice(&flags.to_ne_bytes());
+    let nice = *r.pick(&[0i32, 19, -20, 40]);
+    v[16..20].copy_from_slice(&nice.to_ne_bytes());
+    let prio = *r.pick(&[0u32, 1, 50, 99, 100]);
+    v[20..24].copy_from_slice(&prio.to_ne_bytes());
+    if policy == 6 {
+        let t = [0u64, 1_000_000, 10_000_000, 100_000_000];
+        for off in [24, 32, 40] {
+            v[off..off + 8].copy_from_slice(&r.pick(&t).to_ne_bytes());
+        }
+    }
+    if size > 56 && r.chance(1, 2) {
+        v[size - 1] = 1;
+    }
+    v.truncate(size);
+    v
+}
+
+/// The parts of a file action; the caller supplies the path pointer.
+pub struct Action {
+    /// The action, `fd`, `newfd`, `mode` and `flags` fields of `struct pidfd_file_action`.
+    pub raw: sys::FileActionRaw,
+    /// The path the action should point to, if any.
+    pub path: Option<Vec<u8>>,
+    /// The size passed as `aux`.
+    pub size: usize,
+    /// Bytes after the known structure (zero or not), when `size` is larger than it.
+    pub tail_nonzero: bool,
+}
+
+/// A file action, mostly well formed.
+pub fn file_action(r: &mut Rng, programs: &[Vec<u8>]) -> Action {
+    let action = if r.chance(1, 15) {
+        *r.pick(&[0u32, 8, 100, u32::MAX])
+    } else {
+        r.below(7) as u32 + 1
+    };
+    let fd_of = |r: &mut Rng| -> i32 {
+        if r.chance(3, 4) {
+            r.below(12) as i32
+        } else {
+            *r.pick(&FD_NUMBERS) as i32
+        }
+    };
+    let fd = fd_of(r);
+    let newfd = if action == 3 || r.chance(1, 10) {
+        fd_of(r)
+    } else {
+        0
+    };
+    let mode = if action == 1 || r.chance(1, 10) {
+        *r.pick(&[0u32, 0o644, 0o600, 0o7777, 0o10000])
+    } else {
+        0
+    };
+    let flags = if action == 1 || r.chance(1, 10) {
+        let f = [
+            libc::O_RDONLY,
+            libc::O_WRONLY | libc::O_CREAT,
+            libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            libc::O_RDONLY | libc::O_CLOEXEC,
+            libc::O_PATH,
+            libc::O_WRONLY | libc::O_APPEND | libc::O_NONBLOCK,
+        ];
+        let mut v = *r.pick(&f) as u64;
+        if r.chance(1, 15) {
+            v |= 1 << r.below(64);
+        }
+        v
+    } else {
+        0
+    };
+    let needs_path = action == 1 || action == 5;
+    let path = if needs_path || r.chance(1, 10) {
+        Some(match r.below(8) {
+            0 => b"out".to_vec(),
+            1 => b"dir".to_vec(),
+            2 => b"/dev/null".to_vec(),
+            3 => b"".to_vec(),
+            4 => b"/nonexistent/file".to_vec(),
+            5 => r.pick(programs).clone(),
+            6 => b"..".to_vec(),
+            _ => b"data".to_vec(),
+        })
+    } else {
+        None
+    };
+    let size = match r.below(12) {
+        0 => *r.pick(&[0usize, 16, 31]),
+        1 => 40,
+        2 => *r.pick(&[4096usize, 4097]),
+        _ => sys::FILE_ACTION_SIZE_VER0,
+    };
+    Action {
+        raw: sys::FileActionRaw {
+            action,
+            fd,
+            newfd,
+            mode,
+            flags,
+            path: 0,
+        },
+        path,
+        size,
+        tail_nonzero: r.chance(1, 4),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_mostly_real() {
+        let mut r = Rng::new(3);
+        let real = (0..1000)
+            .filter(|_| {
+                let k = key(&mut r);
+                KEYS.iter().any(|n| n.as_bytes() == k)
+            })
+            .count();
+        assert!((400..900).contains(&real), "{real}");
+    }
+
+    #[test]
+    fn sched_attr_has_its_size_field() {
+        let mut r = Rng::new(5);
+        for _ in 0..100 {
+            let v = sched_attr(&mut r);
+            if v.len() >= 4 {
+                let size = u32::from_ne_bytes(v[0..4].try_into().unwrap()) as usize;
+                assert_eq!(size, v.len());
+            }
+        }
+    }
+
+    #[test]
+    fn string_lists_are_terminated_mostly() {
+        let mut r = Rng::new(9);
+        let lists: Vec<Vec<u8>> = (0..200).map(|_| string_list(&mut r)).collect();
+        let terminated = lists
+            .iter()
+            .filter(|l| l.is_empty() || l.ends_with(&[0]))
+            .count();
+        assert!(terminated > 170, "{terminated}");
+    }
+}
