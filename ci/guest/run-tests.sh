@@ -69,7 +69,7 @@ run_one() {
 # The userspace tests (TOOLS_TEST_SCRIPT) are one more job for the lanes.
 run_tools() {
 	local start=$SECONDS rc
-	bash "$1" >"$res/tools.log" 2>&1
+	bash "$1" >"$res/tools.log" 2>&1 </dev/null
 	rc=$?
 	echo $rc >"$res/tools.rc"
 	echo "guest: tools tests rc=$rc $((SECONDS - start))s"

@@ -389,7 +389,8 @@ impl<'a> Worker<'a> {
 
     /// A descriptor that is not an embryo: a file, a directory, our own pidfd, or none.
     fn other_fd(&mut self, extra: &[RawFd]) -> RawFd {
-        let mut choices = vec![-1, 9999, libc::AT_FDCWD, 0];
+        // Not 0, 1 or 2: a read() of the log could take bytes of whatever stdin is.
+        let mut choices = vec![-1, 9999, libc::AT_FDCWD];
         choices.extend_from_slice(extra);
         *self.rng.pick(&choices)
     }
