@@ -533,6 +533,14 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// A violation unless `res` is the error `want`: what an unstarted embryo must answer.
+    fn expect_err(&mut self, what: &str, res: Result<libc::c_long, i32>, want: i32) {
+        if res != Err(want) {
+            let c = self.ctx_errno(res);
+            self.violation(format!("{what}: {c}, not {}", errno_name(want)));
+        }
+    }
+
     /// `read()` of an embryo's log.
     fn read_log(&mut self, fd: RawFd, strict: bool) {
         let len = *self.rng.pick(&[0usize, 1, 16, 255, 4096]);
@@ -601,9 +609,8 @@ impl<'a> Worker<'a> {
                     allowed,
                     &format!("fd {fd} sig {sig} flags {flags}"),
                 );
-                if strict && sig == 0 && flags == 0 && res != Err(libc::ESRCH) {
-                    let c = self.ctx_errno(res);
-                    self.violation(format!("pidfd_send_signal(embryo, 0): {c}, not ESRCH"));
+                if strict && sig == 0 && flags == 0 {
+                    self.expect_err("pidfd_send_signal(embryo, 0)", res, libc::ESRCH);
                 }
             }
             1 => {
@@ -622,9 +629,8 @@ impl<'a> Worker<'a> {
                     allowed,
                     &format!("fd {fd} flags {flags}"),
                 );
-                if strict && flags == 0 && res != Err(libc::ESRCH) {
-                    let c = self.ctx_errno(res);
-                    self.violation(format!("pidfd_getfd(embryo): {c}, not ESRCH"));
+                if strict && flags == 0 {
+                    self.expect_err("pidfd_getfd(embryo)", res, libc::ESRCH);
                 }
             }
             2 => {
@@ -646,9 +652,8 @@ impl<'a> Worker<'a> {
                     &[libc::ECHILD, libc::EBADF, libc::EINVAL],
                     &format!("fd {fd}"),
                 );
-                if strict && res != Err(libc::ECHILD) {
-                    let c = self.ctx_errno(res);
-                    self.violation(format!("waitid(P_PIDFD, embryo): {c}, not ECHILD"));
+                if strict {
+                    self.expect_err("waitid(P_PIDFD, embryo)", res, libc::ECHILD);
                 }
             }
             3 => {
@@ -671,9 +676,8 @@ impl<'a> Worker<'a> {
                     &[libc::ESRCH, libc::EINVAL, libc::EBADF, libc::EPERM],
                     &format!("fd {fd} flags {flags:#x}"),
                 );
-                if strict && flags == libc::CLONE_NEWUTS && res != Err(libc::ESRCH) {
-                    let c = self.ctx_errno(res);
-                    self.violation(format!("setns(embryo, CLONE_NEWUTS): {c}, not ESRCH"));
+                if strict && flags == libc::CLONE_NEWUTS {
+                    self.expect_err("setns(embryo, CLONE_NEWUTS)", res, libc::ESRCH);
                 }
             }
             4 => {
@@ -700,9 +704,8 @@ impl<'a> Worker<'a> {
                     &[libc::ESRCH, libc::EINVAL, libc::EBADF, libc::EPERM],
                     &format!("fd {fd}"),
                 );
-                if strict && res != Err(libc::ESRCH) {
-                    let c = self.ctx_errno(res);
-                    self.violation(format!("process_madvise(embryo): {c}, not ESRCH"));
+                if strict {
+                    self.expect_err("process_madvise(embryo)", res, libc::ESRCH);
                 }
             }
             5 => {
