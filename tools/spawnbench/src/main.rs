@@ -21,6 +21,14 @@
 //! pgid, sigmask, three file actions). Run under `LD_PRELOAD=libpidfdspawn.so`, the two
 //! `posix_spawn` methods measure that library instead of glibc.
 //!
+//! `task-only` and `exec-chain` measure the floor a start could reach. `task-only` is the
+//! cheapest process there is: a `clone(CLONE_VM | CLONE_VFORK | CLONE_FS | CLONE_FILES |
+//! CLONE_SIGHAND)` child that shares all it can, exits at once and is waited for. `exec-chain` is
+//! `vfork+exec` of the no-op child told to exec itself [`CHAIN_EXECS`] times more before it exits,
+//! so that the difference from `vfork+exec`, divided by [`CHAIN_EXECS`], is one `execve()` of that
+//! image: with its new mm built and the old one torn down, as a start and exit build and tear
+//! down one. Their sum is the floor: one process made, reaped, and one exec of the image.
+//!
 //! `pidfd_copy` and `pidfd_copy+attrs` configure one embryo as `pidfd_start` and
 //! `pidfd_start+attrs` do, once, and then start copies of it with
 //! `pidfd_start(PIDFD_START_COPY)`, waiting through each copy's new pidfd: a template against
@@ -32,6 +40,8 @@
 //! Times come from `CLOCK_MONOTONIC`. Under QEMU with `-icount shift=0,sleep=off` that clock
 //! counts guest instructions (one nanosecond per instruction), so the numbers are instruction
 //! counts and repeat to within a fraction of a percent; otherwise they are wall time.
+
+mod mix;
 
 use std::{
     ffi::{CStr, CString},
@@ -52,6 +62,7 @@ const PIDFD_EMPTY: libc::c_uint = libc::O_CREAT as libc::c_uint;
 const PIDFD_CONFIG_SET_FLAG: libc::c_uint = 0;
 const PIDFD_CONFIG_SET_STRING: libc::c_uint = 1;
 const PIDFD_CONFIG_SET_BINARY: libc::c_uint = 2;
+const PIDFD_CONFIG_SET_FD: libc::c_uint = 5;
 const PIDFD_CONFIG_ADD_FILE_ACTION: libc::c_uint = 6;
 const PIDFD_FILE_ACTION_OPEN: u32 = 1;
 const PIDFD_FILE_ACTION_CLOSE: u32 = 2;
@@ -69,6 +80,9 @@ struct PidfdFileAction {
     path: u64,
 }
 const P_PIDFD: libc::idtype_t = 3;
+
+/// How many more times `exec-chain`'s child execs itself after its first exec.
+const CHAIN_EXECS: usize = 10;
 
 /// `struct pidfd_start_args`, version 0.
 #[repr(C)]
@@ -100,10 +114,14 @@ enum Method {
     PidfdOnly,
     /// Not a start: `PidfdStart`'s embryo configured and closed.
     EmbryoConfig,
+    /// Not a start: the cheapest process, which exits at once.
+    TaskOnly,
+    /// `Vfork` with the child exec'ing itself `CHAIN_EXECS` times more.
+    ExecChain,
 }
 
 impl Method {
-    const ALL: [Method; 12] = [
+    const ALL: [Method; 14] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
@@ -116,6 +134,8 @@ impl Method {
         Method::PidfdCopyAttrs,
         Method::PidfdOnly,
         Method::EmbryoConfig,
+        Method::TaskOnly,
+        Method::ExecChain,
     ];
 
     fn name(self) -> &'static str {
@@ -132,14 +152,21 @@ impl Method {
             Method::PidfdCopyAttrs => "pidfd_copy+attrs",
             Method::PidfdOnly => "pidfd-only",
             Method::EmbryoConfig => "embryo+config",
+            Method::TaskOnly => "task-only",
+            Method::ExecChain => "exec-chain",
         }
     }
 
-    /// Whether a run of the method starts a process (the others measure parts of one).
+    /// Whether a run of the method starts the no-op child once (the others measure parts of a
+    /// start, or the floor under one).
     fn is_start(self) -> bool {
         !matches!(
             self,
-            Method::EmbryoOnly | Method::PidfdOnly | Method::EmbryoConfig
+            Method::EmbryoOnly
+                | Method::PidfdOnly
+                | Method::EmbryoConfig
+                | Method::TaskOnly
+                | Method::ExecChain
         )
     }
 
@@ -196,6 +223,11 @@ struct Child {
     path: CString,
     argv: [*const libc::c_char; 2],
     envp: [*const libc::c_char; 1],
+    /// `exec-chain`'s argv: the path and one character per further exec.
+    chain_argv: [*const libc::c_char; 3],
+    chain: CString,
+    /// The argv the vfork-style child execs with: `argv` or `chain_argv`.
+    vfork_argv: *const *const libc::c_char,
     /// The stack of the vfork-style child.
     stack: Vec<u8>,
     /// posix_spawn()'s file actions and attributes for `posix_spawn+attrs`, boxed so that their
@@ -259,14 +291,18 @@ extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `Child` the parent passed to clone(); the parent is suspended
     // (CLONE_VFORK) and does not touch it until we exec or exit.
     let child = unsafe { &*arg.cast::<Child>() };
-    // SAFETY: The path and the arrays are NUL-terminated and live in `child`.
-    unsafe {
-        libc::execve(
-            child.path.as_ptr(),
-            child.argv.as_ptr(),
-            child.envp.as_ptr(),
-        )
-    };
+    // SAFETY: The path and the arrays are NUL-terminated and live in `child`; `vfork_argv`
+    // points to one of its two argv arrays.
+    unsafe { libc::execve(child.path.as_ptr(), child.vfork_argv, child.envp.as_ptr()) };
+    // SAFETY: _exit() is always safe to call.
+    unsafe { libc::_exit(127) }
+}
+
+/// `task-only`'s child: exit 0 at once, with the raw system call, so that nothing of the C
+/// library's runs in a child that shares its parent's memory.
+extern "C" fn exit_child(_arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: exit() ends this task and touches no memory.
+    unsafe { libc::syscall(libc::SYS_exit, 0) };
     // SAFETY: _exit() is always safe to call.
     unsafe { libc::_exit(127) }
 }
@@ -281,10 +317,14 @@ impl Child {
                 core::mem::zeroed(),
             )
         };
+        let chain = CString::new(vec![b'x'; CHAIN_EXECS]).expect("no NUL");
         let mut child = Child {
             path,
             argv: [ptr::null(); 2],
             envp: [ptr::null()],
+            chain_argv: [ptr::null(); 3],
+            chain,
+            vfork_argv: ptr::null(),
             stack: vec![0; 64 * 1024],
             fa,
             attr,
@@ -292,6 +332,8 @@ impl Child {
             templates: [None, None],
         };
         child.argv[0] = child.path.as_ptr();
+        child.chain_argv[0] = child.path.as_ptr();
+        child.chain_argv[1] = child.chain.as_ptr();
         // SAFETY: The objects are valid storage, initialised here once; the path is a static
         // NUL-terminated string.
         unsafe {
@@ -325,21 +367,32 @@ impl Child {
             Method::PidfdStartAttrs => self.pidfd_start(true),
             Method::PidfdCopy => self.pidfd_copy(false),
             Method::PidfdCopyAttrs => self.pidfd_copy(true),
-            Method::Vfork | Method::VforkPidfd => {
+            Method::Vfork | Method::VforkPidfd | Method::ExecChain | Method::TaskOnly => {
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
+                self.vfork_argv = if method == Method::ExecChain {
+                    self.chain_argv.as_ptr()
+                } else {
+                    self.argv.as_ptr()
+                };
                 let me: *mut Child = self;
                 let mut pidfd: libc::c_int = -1;
                 let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-                if method == Method::VforkPidfd {
-                    flags |= libc::CLONE_PIDFD;
+                let mut entry: extern "C" fn(*mut libc::c_void) -> libc::c_int = vfork_child;
+                match method {
+                    Method::VforkPidfd => flags |= libc::CLONE_PIDFD,
+                    Method::TaskOnly => {
+                        flags |= libc::CLONE_FS | libc::CLONE_FILES | libc::CLONE_SIGHAND;
+                        entry = exit_child;
+                    }
+                    _ => {}
                 }
-                // SAFETY: `vfork_child` runs on its own stack until it execs or exits, and the
+                // SAFETY: The child runs on its own stack until it execs or exits, and the
                 // caller is suspended until then (CLONE_VFORK), so `self` is not used meanwhile.
                 // With CLONE_PIDFD the kernel stores the pidfd in `pidfd`.
                 let pid = unsafe {
                     libc::clone(
-                        vfork_child,
+                        entry,
                         top as *mut libc::c_void,
                         flags,
                         me.cast(),
@@ -791,13 +844,15 @@ struct Options {
     batches: usize,
     per_batch: usize,
     cpu: Option<usize>,
+    /// Run the agent-style mix, this many rounds, instead of the single starts.
+    mix: Option<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
-         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config] [--batches N] [--per-batch N] [--cpu N]"
+         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config,task-only,exec-chain] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
     );
     process::exit(2)
 }
@@ -809,6 +864,7 @@ fn parse_args() -> Options {
         batches: 15,
         per_batch: 20,
         cpu: None,
+        mix: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -846,6 +902,15 @@ fn parse_args() -> Options {
                     .unwrap_or_else(|| usage())
             }
             "--cpu" => opts.cpu = Some(value.parse().unwrap_or_else(|_| usage())),
+            "--mix" => {
+                opts.mix = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .unwrap_or_else(|| usage()),
+                )
+            }
             _ => usage(),
         }
     }
@@ -867,6 +932,24 @@ fn main() {
             eprintln!("spawnbench: cannot run on CPU {cpu}: {e}");
             process::exit(1)
         }
+    }
+    if let Some(rounds) = opts.mix {
+        let all = opts.methods.len() == Method::ALL.len();
+        let mut methods = Vec::new();
+        for &m in &opts.methods {
+            if !mix::METHODS.contains(&m) {
+                if !all {
+                    eprintln!("spawnbench: the mix has no method {}", m.name());
+                    process::exit(2)
+                }
+            } else if m.needs_pidfd_start() && !pidfd_start_supported() {
+                println!("# mix: {}: ENOSYS, left out", m.name());
+            } else {
+                methods.push(m);
+            }
+        }
+        let ok = mix::run(&opts.parents, &methods, rounds, opts.cpu);
+        process::exit(if ok { 0 } else { 1 })
     }
     let path = install_noop().unwrap_or_else(|e| {
         eprintln!("spawnbench: cannot write the no-op child: {e}");
@@ -1030,6 +1113,35 @@ fn main() {
             }
         }
     }
+    if let (Some(task), Some(chain), Some(vfork)) = (
+        get(Parent::Tiny, Method::TaskOnly),
+        get(Parent::Tiny, Method::ExecChain),
+        get(Parent::Tiny, Method::Vfork),
+    ) {
+        let exec = (chain - vfork) / CHAIN_EXECS as f64;
+        let floor = task + exec;
+        let _ = writeln!(
+            ratios,
+            "floor (tiny parent): {floor:.0} = task-only {task:.0} + one execve {exec:.0} \
+             (exec-chain - vfork+exec, over {CHAIN_EXECS})"
+        );
+        for method in [
+            Method::PidfdStart,
+            Method::Vfork,
+            Method::VforkPidfd,
+            Method::PosixSpawn,
+            Method::Fork,
+        ] {
+            if let Some(v) = get(Parent::Tiny, method) {
+                let _ = writeln!(
+                    ratios,
+                    "ratio {} / floor (tiny parent): {:.3}",
+                    method.name(),
+                    v / floor
+                );
+            }
+        }
+    }
     print!("{ratios}");
     let _ = std::fs::remove_file(&path_str);
     if failed {
@@ -1080,8 +1192,54 @@ mod tests {
         assert_eq!(u16::from_le_bytes([NOOP[16], NOOP[17]]), 2);
     }
 
+    /// The chain execs argv[0] once per character of its argument: here argv[0] is a script that
+    /// counts its runs and execs the no-op child again under the script's own name.
+    fn the_chain_execs_once_per_character() {
+        use std::os::unix::process::CommandExt;
+        let noop = install_noop().expect("write the no-op child");
+        let noop = noop.to_str().unwrap().to_owned();
+        let dir = std::env::temp_dir().join(format!("spawnbench-chain-{}", process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let script = dir.join("again");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/bash\necho run >>'{}'\nexec -a \"$0\" '{noop}' \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let run = |arg: &str| {
+            let _ = std::fs::remove_file(&log);
+            let status = process::Command::new(&noop)
+                .arg0(&script)
+                .arg(arg)
+                .env_clear()
+                .status()
+                .unwrap();
+            let runs = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .count();
+            (status.code(), runs)
+        };
+        assert_eq!(run(""), (Some(0), 0));
+        assert_eq!(run("xxx"), (Some(0), 3));
+        // A chain that cannot exec its argv[0] says so.
+        let status = process::Command::new(&noop)
+            .arg0(dir.join("missing"))
+            .arg("x")
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(127));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&noop);
+    }
+
     /// The real methods, on the host kernel: each starts the no-op child and sees it exit 0.
-    #[test]
     fn methods_start_the_child() {
         let mut child = Child::new(install_noop().expect("write the no-op child"));
         for m in [
@@ -1090,9 +1248,29 @@ mod tests {
             Method::PosixSpawn,
             Method::PosixSpawnAttrs,
             Method::Fork,
+            Method::TaskOnly,
+            Method::ExecChain,
         ] {
             child.run(m).unwrap_or_else(|e| panic!("{}: {e}", m.name()));
         }
         let _ = std::fs::remove_file(child.path.to_str().unwrap());
+    }
+
+    /// One round of the mix by each method the host kernel has: every tool exits 0.
+    fn the_mix_runs() {
+        let mut mix = mix::Mix::new().expect("the mix's tools");
+        for m in [Method::Vfork, Method::PosixSpawn, Method::Fork] {
+            mix.round(m)
+                .unwrap_or_else(|e| panic!("mix with {}: {e}", m.name()));
+        }
+    }
+
+    /// Everything that starts children, one after the other: the mix reaps any child
+    /// (`waitpid(-1)`), so it must not run beside a test that waits for its own.
+    #[test]
+    fn starts_on_the_host_kernel() {
+        methods_start_the_child();
+        the_chain_execs_once_per_character();
+        the_mix_runs();
     }
 }
