@@ -34,6 +34,9 @@
 //! `pidfd_start(PIDFD_START_COPY)`, waiting through each copy's new pidfd: a template against
 //! building a fresh embryo for every start.
 //!
+//! `--mix ROUNDS` runs the agent-style mix of the `mix` module instead: real tools, many in
+//! flight, by `pidfd_start`, `posix_spawn`, `vfork+exec` and `fork+exec`.
+//!
 //! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
 //! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
 //!
