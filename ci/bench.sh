@@ -8,8 +8,8 @@
 # spawnbench again under LD_PRELOAD=libpidfdspawn.so (tiny parent), where
 # the posix_spawn methods go through the library: out/bench-*-preload.txt;
 # and the agent-style mix (spawnbench --mix: real tools, 16 in flight) from a
-# tiny and a 1 GiB parent: out/bench-*-mix.txt (MIX_ROUNDS rounds, default
-# 5; MIX_ARGS passes more options; BENCH_MIX=0 leaves it out).
+# tiny and a 1 GiB parent, pinned to CPU 0: out/bench-*-mix.txt (MIX_ROUNDS
+# rounds, default 5; MIX_ARGS passes more options; BENCH_MIX=0 leaves it out).
 # SPAWNBENCH_ARGS passes options to spawnbench (see its --help);
 # BENCH_MODES=icount (or wall) runs one of the two boots; GUEST_CPUS and
 # GUEST_MEM size the guest (default 2 CPUs, 3G).
@@ -33,7 +33,9 @@ for mode in ${BENCH_MODES:-icount wall}; do
 	mix=
 	if [ "${BENCH_MIX:-1}" != 0 ]; then
 		files="$files $mode-mix"
-		mix="$bench --mix ${MIX_ROUNDS:-5} --parents tiny,1g ${MIX_ARGS:-}"
+		# Pinned: under -icount the vCPUs share one clock, so with two a
+		# task's CPU time would count the other vCPU's instructions too.
+		mix="$bench --mix ${MIX_ROUNDS:-5} --parents tiny,1g --cpu 0 ${MIX_ARGS:-}"
 		mix="$mix >$OUT/guest/bench-$mode-mix.txt 2>&1; echo rc=\$? >>$OUT/guest/bench-$mode-mix.txt;"
 	fi
 	GUEST_MEM=${GUEST_MEM:-3G} QEMU_EXTRA="$extra" "$TOP/ci/boot.sh" bench "bench-$mode" "${BOOT_TIMEOUT:-3600}" \

@@ -12,7 +12,9 @@
 //! their instructions). Not the round's elapsed time: the tools read their programs, libraries
 //! and files through the guest's 9p root, and while the guest waits for the host the
 //! instruction clock jumps to the next timer, so elapsed time there counts waits, not work. The
-//! elapsed median is printed beside it.
+//! elapsed median is printed beside it. Pin the mix to one CPU (`--cpu`) under the
+//! instruction clock: the vCPUs share that clock, so with two, a task's CPU time also counts
+//! the instructions the other vCPU executes while it runs.
 //!
 //! Methods: `pidfd_start` (an embryo per command with `path`, `argv`, `envp` and `fd:0` to
 //! `fd:2` set, then `pidfd_start()`; the pidfd is closed when its child has been reaped),
