@@ -103,6 +103,7 @@ pub struct Mix {
     current: usize,
 }
 
+/// Strings packed as the `argv` and `envp` keys take them: each with its NUL, back to back.
 fn packed(strings: &[CString]) -> Vec<u8> {
     strings
         .iter()
@@ -110,10 +111,10 @@ fn packed(strings: &[CString]) -> Vec<u8> {
         .collect()
 }
 
+/// The first executable `name` in [`SEARCH`].
 fn lookup(name: &str) -> io::Result<CString> {
     for dir in SEARCH {
-        let path = format!("{dir}/{name}");
-        let c = CString::new(path.clone()).expect("no NUL");
+        let c = CString::new(format!("{dir}/{name}")).expect("no NUL");
         // SAFETY: `c` is NUL-terminated.
         if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
             return Ok(c);
@@ -134,6 +135,7 @@ extern "C" fn mix_child(arg: *mut libc::c_void) -> libc::c_int {
 }
 
 impl Mix {
+    /// Looks the commands up and prepares what every start of a round shares.
     pub fn new() -> io::Result<Self> {
         let mut commands = Vec::new();
         for words in COMMANDS {
