@@ -257,6 +257,43 @@ fn last_error(what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
+/// `pidfd_config(fd, cmd, key, value, aux)`; `key` NULL for the commands without one.
+fn config_key(
+    fd: libc::c_int,
+    cmd: libc::c_uint,
+    key: Option<&CStr>,
+    value: *const libc::c_void,
+    aux: usize,
+) -> io::Result<()> {
+    let key_ptr = key.map_or(ptr::null(), CStr::as_ptr);
+    // SAFETY: `key` is NULL or NUL-terminated. The kernel only reads `key` and `value`, and
+    // an address it cannot read is EFAULT, not a fault in this process.
+    let ret = unsafe { libc::syscall(SYS_PIDFD_CONFIG, fd, cmd, key_ptr, value, aux) };
+    if ret < 0 {
+        return Err(last_error(&format!("pidfd_config({key:?})")));
+    }
+    Ok(())
+}
+
+/// `pidfd_start(fd)` with `flags`: what the call returned (the copy's pidfd with
+/// `PIDFD_START_COPY`, else 0) and the new process's pid.
+fn start_embryo(fd: libc::c_int, flags: u64) -> io::Result<(libc::c_int, libc::pid_t)> {
+    let mut args = PidfdStartArgs { flags, pid: 0 };
+    // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_PIDFD_START,
+            fd,
+            &mut args as *mut PidfdStartArgs,
+            core::mem::size_of::<PidfdStartArgs>(),
+        )
+    };
+    if ret < 0 {
+        return Err(last_error("pidfd_start"));
+    }
+    Ok((ret as libc::c_int, args.pid as libc::pid_t))
+}
+
 /// Waits for `pid` and checks that it exited 0.
 fn wait_pid(pid: libc::pid_t) -> io::Result<()> {
     let mut status = 0;
@@ -490,20 +527,13 @@ impl Child {
             return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
         }
         let result = (|| {
-            // SAFETY: The key and the value are NUL-terminated strings.
-            let ret = unsafe {
-                libc::syscall(
-                    SYS_PIDFD_CONFIG,
-                    fd,
-                    PIDFD_CONFIG_SET_STRING,
-                    c"path".as_ptr(),
-                    self.path.as_ptr(),
-                    0,
-                )
-            };
-            if ret < 0 {
-                return Err(last_error("pidfd_config(path)"));
-            }
+            config_key(
+                fd,
+                PIDFD_CONFIG_SET_STRING,
+                Some(c"path"),
+                self.path.as_ptr().cast(),
+                0,
+            )?;
             if attrs {
                 self.config_attrs(fd)?;
             }
@@ -528,22 +558,7 @@ impl Child {
                 fd
             }
         };
-        let mut args = PidfdStartArgs {
-            flags: PIDFD_START_COPY,
-            pid: 0,
-        };
-        // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
-        let fd = unsafe {
-            libc::syscall(
-                SYS_PIDFD_START,
-                template,
-                &mut args as *mut PidfdStartArgs,
-                core::mem::size_of::<PidfdStartArgs>(),
-            )
-        } as libc::c_int;
-        if fd < 0 {
-            return Err(last_error("pidfd_start(PIDFD_START_COPY)"));
-        }
+        let (fd, _) = start_embryo(template, PIDFD_START_COPY)?;
         let result = wait_pidfd(fd);
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
@@ -552,22 +567,7 @@ impl Child {
 
     fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
         let fd = self.embryo(attrs)?;
-        let result = (|| {
-            let mut args = PidfdStartArgs::default();
-            // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
-            let ret = unsafe {
-                libc::syscall(
-                    SYS_PIDFD_START,
-                    fd,
-                    &mut args as *mut PidfdStartArgs,
-                    core::mem::size_of::<PidfdStartArgs>(),
-                )
-            };
-            if ret < 0 {
-                return Err(last_error("pidfd_start"));
-            }
-            wait_pidfd(fd)
-        })();
+        let result = start_embryo(fd, 0).and_then(|_| wait_pidfd(fd));
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
         result
@@ -580,15 +580,7 @@ impl Child {
         // SAFETY: The argv array holds the path and a NULL.
         let argv = unsafe { CStr::from_ptr(self.argv[0]) }.to_bytes_with_nul();
         let mask: u64 = 1 << (libc::SIGUSR1 - 1);
-        let config = |cmd: libc::c_uint, key: &CStr, value: *const libc::c_void, aux: usize| {
-            // SAFETY: `key` is NUL-terminated and `value` valid for what `cmd` reads.
-            let ret = unsafe { libc::syscall(SYS_PIDFD_CONFIG, fd, cmd, key.as_ptr(), value, aux) };
-            if ret < 0 {
-                Err(last_error("pidfd_config"))
-            } else {
-                Ok(())
-            }
-        };
+        let config = |cmd, key, value, aux| config_key(fd, cmd, Some(key), value, aux);
         config(
             PIDFD_CONFIG_SET_BINARY,
             c"argv",
@@ -625,20 +617,13 @@ impl Child {
                 },
                 ..a
             };
-            // SAFETY: A valid struct pidfd_file_action of the size given, no key.
-            let ret = unsafe {
-                libc::syscall(
-                    SYS_PIDFD_CONFIG,
-                    fd,
-                    PIDFD_CONFIG_ADD_FILE_ACTION,
-                    ptr::null::<libc::c_char>(),
-                    &a as *const PidfdFileAction,
-                    core::mem::size_of::<PidfdFileAction>(),
-                )
-            };
-            if ret < 0 {
-                return Err(last_error("pidfd_config(file action)"));
-            }
+            config_key(
+                fd,
+                PIDFD_CONFIG_ADD_FILE_ACTION,
+                None,
+                (&a as *const PidfdFileAction).cast(),
+                core::mem::size_of::<PidfdFileAction>(),
+            )?;
         }
         Ok(())
     }

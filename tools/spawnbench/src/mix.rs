@@ -22,9 +22,8 @@
 //! child dups the descriptors and execs).
 
 use crate::{
-    last_error, now_ns, Method, Parent, PidfdStartArgs, Stats, PIDFD_CONFIG_SET_BINARY,
-    PIDFD_CONFIG_SET_FD, PIDFD_CONFIG_SET_STRING, PIDFD_EMPTY, SYS_PIDFD_CONFIG, SYS_PIDFD_OPEN,
-    SYS_PIDFD_START,
+    config_key, last_error, now_ns, start_embryo, Method, Parent, Stats, PIDFD_CONFIG_SET_BINARY,
+    PIDFD_CONFIG_SET_FD, PIDFD_CONFIG_SET_STRING, PIDFD_EMPTY, SYS_PIDFD_OPEN,
 };
 use std::{collections::HashMap, ffi::CString, io, ptr};
 
@@ -276,16 +275,8 @@ impl Mix {
             return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
         }
         let result = (|| {
-            let config = |cmd: libc::c_uint, key: &std::ffi::CStr, value: *const u8, aux: usize| {
-                // SAFETY: `key` is NUL-terminated and `value` valid for what `cmd` reads.
-                let ret =
-                    unsafe { libc::syscall(SYS_PIDFD_CONFIG, fd, cmd, key.as_ptr(), value, aux) };
-                if ret < 0 {
-                    Err(last_error(&format!("pidfd_config({key:?})")))
-                } else {
-                    Ok(())
-                }
-            };
+            let config =
+                |cmd, key, value: *const u8, aux| config_key(fd, cmd, Some(key), value.cast(), aux);
             config(
                 PIDFD_CONFIG_SET_STRING,
                 c"path",
@@ -307,20 +298,7 @@ impl Mix {
             for key in [c"fd:0", c"fd:1", c"fd:2"] {
                 config(PIDFD_CONFIG_SET_FD, key, ptr::null(), self.null as usize)?;
             }
-            let mut args = PidfdStartArgs::default();
-            // SAFETY: `args` is a valid struct pidfd_start_args of the size given.
-            let ret = unsafe {
-                libc::syscall(
-                    SYS_PIDFD_START,
-                    fd,
-                    &mut args as *mut PidfdStartArgs,
-                    core::mem::size_of::<PidfdStartArgs>(),
-                )
-            };
-            if ret < 0 {
-                return Err(last_error("pidfd_start"));
-            }
-            Ok(args.pid as libc::pid_t)
+            start_embryo(fd, 0).map(|(_, pid)| pid)
         })();
         match result {
             Ok(pid) => Ok((pid, Some(fd))),
