@@ -37,8 +37,13 @@
 //! `--mix ROUNDS` runs the agent-style mix of the `mix` module instead: real tools, many in
 //! flight, by `pidfd_start`, `posix_spawn`, `vfork+exec` and `fork+exec`.
 //!
-//! Parents: `tiny` (this program as it is), `1g` (1 GiB of anonymous memory touched),
-//! `fds` (10,000 more open descriptors), `threads` (64 more threads, asleep).
+//! Parents: `tiny` (this program as it is), `mem:SIZE` (SIZE of anonymous memory touched, `256m`,
+//! `4g`), `fds:N` (N more open descriptors), `threads:N` (N more threads, asleep) and
+//! `faulting:N` (N more threads that fault 4 MiB in and drop it, over and over, on the CPUs
+//! other than the one `--cpu` pins the benchmark to). `1g`, `fds` and `threads` stand for
+//! `mem:1g`, `fds:10000` and `threads:64`, and those four are the default. Under the instruction
+//! clock the vCPUs share one clock, so the faulting threads' instructions on another vCPU count
+//! in a start's time: measure `faulting:N` in wall time (plain TCG, one host thread per vCPU).
 //!
 //! Times come from `CLOCK_MONOTONIC`. Under QEMU with `-icount shift=0,sleep=off` that clock
 //! counts guest instructions (one nanosecond per instruction), so the numbers are instruction
@@ -50,7 +55,10 @@ use std::{
     ffi::{CStr, CString},
     fmt::Write as _,
     io, process, ptr,
-    sync::{Arc, Barrier},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Barrier,
+    },
     thread,
 };
 
@@ -187,38 +195,103 @@ impl Method {
 }
 
 /// What the parent looks like while it starts children.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The shape of the benchmark process while it starts children.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Parent {
+    /// This program as it is.
     Tiny,
-    OneGiB,
-    Fds,
-    Threads,
+    /// This many MiB of private anonymous memory, every page touched.
+    Memory(usize),
+    /// This many more open descriptors.
+    Fds(usize),
+    /// This many more threads, asleep.
+    Threads(usize),
+    /// This many more threads, each faulting pages in and dropping them in a loop, off the
+    /// benchmark's CPU where there is another.
+    Faulting(usize),
 }
 
 impl Parent {
-    const ALL: [Parent; 4] = [Parent::Tiny, Parent::OneGiB, Parent::Fds, Parent::Threads];
+    /// The parents measured when `--parents` is not given.
+    const DEFAULT: [Parent; 4] = [
+        Parent::Tiny,
+        Parent::Memory(1024),
+        Parent::Fds(10_000),
+        Parent::Threads(64),
+    ];
 
-    fn name(self) -> &'static str {
+    /// The most of each resource a parent may ask for.
+    const MAX_MEMORY_MIB: usize = 64 << 10;
+    const MAX_FDS: usize = 1 << 20;
+    const MAX_THREADS: usize = 4096;
+
+    /// What `--parents` takes for this parent (and `parse()` reads back).
+    fn name(self) -> String {
         match self {
-            Parent::Tiny => "tiny",
-            Parent::OneGiB => "1g",
-            Parent::Fds => "fds",
-            Parent::Threads => "threads",
+            Parent::Tiny => "tiny".into(),
+            Parent::Memory(mib) if mib % 1024 == 0 => format!("mem:{}g", mib / 1024),
+            Parent::Memory(mib) => format!("mem:{mib}m"),
+            Parent::Fds(n) => format!("fds:{n}"),
+            Parent::Threads(n) => format!("threads:{n}"),
+            Parent::Faulting(n) => format!("faulting:{n}"),
         }
     }
 
-    fn describe(self) -> &'static str {
+    /// The parent's label in the results.
+    fn describe(self) -> String {
         match self {
-            Parent::Tiny => "tiny parent",
-            Parent::OneGiB => "1 GiB touched",
-            Parent::Fds => "10,000 open fds",
-            Parent::Threads => "64 threads",
+            Parent::Tiny => "tiny parent".into(),
+            Parent::Memory(mib) if mib % 1024 == 0 => format!("{} GiB touched", mib / 1024),
+            Parent::Memory(mib) => format!("{mib} MiB touched"),
+            Parent::Fds(n) => format!("{} open fds", thousands(n)),
+            Parent::Threads(1) => "1 thread".into(),
+            Parent::Threads(n) => format!("{} threads", thousands(n)),
+            Parent::Faulting(1) => "1 thread faulting".into(),
+            Parent::Faulting(n) => format!("{} threads faulting", thousands(n)),
         }
     }
 
+    /// Reads a parent: `tiny`, `mem:SIZE` (SIZE in MiB with a suffix `m` or in GiB with `g`),
+    /// `fds:N`, `threads:N`, `faulting:N`, and the older names `1g`, `fds` and `threads` (1 GiB,
+    /// 10,000 fds, 64 threads).
     fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == s)
+        let count = |v: &str, max: usize| v.parse().ok().filter(|&n| n > 0 && n <= max);
+        let parent = match s.split_once(':') {
+            None => match s {
+                "tiny" => Parent::Tiny,
+                "1g" => Parent::Memory(1024),
+                "fds" => Parent::Fds(10_000),
+                "threads" => Parent::Threads(64),
+                _ => return None,
+            },
+            Some(("mem", v)) => {
+                let mib = if let Some(g) = v.strip_suffix('g') {
+                    count(g, Self::MAX_MEMORY_MIB >> 10)? << 10
+                } else {
+                    count(v.strip_suffix('m')?, Self::MAX_MEMORY_MIB)?
+                };
+                Parent::Memory(mib)
+            }
+            Some(("fds", v)) => Parent::Fds(count(v, Self::MAX_FDS)?),
+            Some(("threads", v)) => Parent::Threads(count(v, Self::MAX_THREADS)?),
+            Some(("faulting", v)) => Parent::Faulting(count(v, Self::MAX_THREADS)?),
+            Some(_) => return None,
+        };
+        Some(parent)
     }
+}
+
+/// `n` with a comma between each group of three digits, as the reports print counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Everything a start needs, prepared once so that no method pays for it.
@@ -739,59 +812,107 @@ enum Shape {
     Memory(*mut libc::c_void, usize),
     Fds(Vec<libc::c_int>),
     Threads(Vec<thread::JoinHandle<()>>, Arc<Barrier>),
+    Faulting(Vec<thread::JoinHandle<()>>, Arc<AtomicBool>),
 }
 
-fn make_parent(parent: Parent) -> io::Result<Shape> {
+/// Maps `len` bytes of private anonymous memory.
+fn map_anonymous(len: usize) -> io::Result<*mut libc::c_void> {
+    // SAFETY: A new private anonymous mapping; no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(last_error("mmap"));
+    }
+    Ok(p)
+}
+
+/// Writes one byte to every page of the mapping at `p`, so that each page is really there.
+///
+/// # Safety
+///
+/// `p` must be the start of a writable mapping of at least `len` bytes.
+unsafe fn touch_pages(p: *mut libc::c_void, len: usize) {
+    for off in (0..len).step_by(4096) {
+        // SAFETY: `off` is within the mapping, which is writable, by the function's contract.
+        unsafe { p.cast::<u8>().add(off).write_volatile(1) };
+    }
+}
+
+/// How much memory each faulting thread faults in and drops again, over and over.
+const FAULTING_LEN: usize = 4 << 20;
+
+/// Binds the calling thread to every online CPU but `cpu`, if there is another.
+fn avoid_cpu(cpu: usize) {
+    // SAFETY: sysconf() has no preconditions.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+    if online < 2 {
+        return;
+    }
+    // SAFETY: An all-zero cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+    for c in (0..online).filter(|&c| c != cpu) {
+        // SAFETY: CPU_SET() writes inside `set`; it ignores CPUs beyond the set's size.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size given. On failure the thread stays where it
+    // was, which only makes the measurement less sharp.
+    unsafe { libc::sched_setaffinity(0, core::mem::size_of_val(&set), &set) };
+}
+
+/// Builds `parent`. `cpu` is the CPU the benchmark is pinned to, which faulting threads avoid.
+fn make_parent(parent: Parent, cpu: Option<usize>) -> io::Result<Shape> {
     Ok(match parent {
         Parent::Tiny => Shape::None,
-        Parent::OneGiB => {
-            let len = 1usize << 30;
-            // SAFETY: A new private anonymous mapping; no existing memory is affected.
-            let p = unsafe {
-                libc::mmap(
-                    ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return Err(last_error("mmap 1 GiB"));
-            }
-            // Touch every page so that it is really mapped.
-            let page = 4096;
-            for off in (0..len).step_by(page) {
-                // SAFETY: `off` is within the mapping, which is writable.
-                unsafe { p.cast::<u8>().add(off).write_volatile(1) };
-            }
+        Parent::Memory(mib) => {
+            let len = mib << 20;
+            let p = map_anonymous(len)?;
+            // SAFETY: `p` is a new writable mapping of `len` bytes.
+            unsafe { touch_pages(p, len) };
             Shape::Memory(p, len)
         }
-        Parent::Fds => {
-            let want: libc::rlim_t = 20_000;
-            let lim = libc::rlimit {
-                rlim_cur: want,
-                rlim_max: want,
+        Parent::Fds(n) => {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
             };
-            // SAFETY: `lim` is a valid rlimit.
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-                return Err(last_error("setrlimit(RLIMIT_NOFILE)"));
+            // SAFETY: `lim` is a valid place for the result.
+            if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+                return Err(last_error("getrlimit(RLIMIT_NOFILE)"));
             }
-            let mut fds = Vec::with_capacity(10_000);
-            for _ in 0..10_000 {
+            // Room for the descriptors and for the ones the benchmark opens besides.
+            let want = (n as libc::rlim_t).saturating_add(1024);
+            if lim.rlim_cur < want {
+                lim.rlim_cur = want;
+                lim.rlim_max = lim.rlim_max.max(want);
+                // SAFETY: `lim` is a valid rlimit.
+                if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+                    return Err(last_error("setrlimit(RLIMIT_NOFILE)"));
+                }
+            }
+            let mut fds = Vec::with_capacity(n);
+            for _ in 0..n {
                 // SAFETY: The path is NUL-terminated.
                 let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
                 if fd < 0 {
-                    return Err(last_error("open /dev/null"));
+                    let e = last_error("open /dev/null");
+                    drop_parent(Shape::Fds(fds));
+                    return Err(e);
                 }
                 fds.push(fd);
             }
             Shape::Fds(fds)
         }
-        Parent::Threads => {
-            let barrier = Arc::new(Barrier::new(65));
-            let threads = (0..64)
+        Parent::Threads(n) => {
+            let barrier = Arc::new(Barrier::new(n + 1));
+            let threads = (0..n)
                 .map(|_| {
                     let b = barrier.clone();
                     thread::spawn(move || {
@@ -800,6 +921,45 @@ fn make_parent(parent: Parent) -> io::Result<Shape> {
                 })
                 .collect();
             Shape::Threads(threads, barrier)
+        }
+        Parent::Faulting(n) => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let started = Arc::new(Barrier::new(n + 1));
+            let threads = (0..n)
+                .map(|_| {
+                    let stop = stop.clone();
+                    let started = started.clone();
+                    thread::spawn(move || {
+                        if let Some(cpu) = cpu {
+                            avoid_cpu(cpu);
+                        }
+                        let p = map_anonymous(FAULTING_LEN);
+                        started.wait();
+                        let Ok(p) = p else {
+                            return;
+                        };
+                        while !stop.load(Ordering::Relaxed) {
+                            // SAFETY: `p` is this thread's writable mapping of FAULTING_LEN
+                            // bytes; dropping its pages only makes the next touch fault again.
+                            unsafe {
+                                touch_pages(p, FAULTING_LEN);
+                                libc::madvise(p, FAULTING_LEN, libc::MADV_DONTNEED);
+                            }
+                        }
+                        // SAFETY: The mapping is this thread's and no longer used.
+                        unsafe { libc::munmap(p, FAULTING_LEN) };
+                    })
+                })
+                .collect::<Vec<_>>();
+            started.wait();
+            // A thread that has ended before being told to stop could not map its memory.
+            if threads.iter().any(|t| t.is_finished()) {
+                drop_parent(Shape::Faulting(threads, stop));
+                return Err(io::Error::other(
+                    "a faulting thread could not map its memory",
+                ));
+            }
+            Shape::Faulting(threads, stop)
         }
     })
 }
@@ -823,6 +983,12 @@ fn drop_parent(shape: Shape) {
                 let _ = t.join();
             }
         }
+        Shape::Faulting(threads, stop) => {
+            stop.store(true, Ordering::Relaxed);
+            for t in threads {
+                let _ = t.join();
+            }
+        }
     }
 }
 
@@ -838,7 +1004,7 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: spawnbench [--parents tiny,1g,fds,threads] [--methods pidfd_start,vfork+exec,\
+        "usage: spawnbench [--parents tiny,mem:SIZE,fds:N,threads:N,faulting:N] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
          pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config,task-only,exec-chain] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
     );
@@ -847,7 +1013,7 @@ fn usage() -> ! {
 
 fn parse_args() -> Options {
     let mut opts = Options {
-        parents: Parent::ALL.to_vec(),
+        parents: Parent::DEFAULT.to_vec(),
         methods: Method::ALL.to_vec(),
         batches: 15,
         per_batch: 20,
@@ -966,6 +1132,14 @@ fn main() {
             .unwrap_or_default()
     );
     println!("# unit: ns per start+wait (guest instructions under -icount shift=0,sleep=off)");
+    println!(
+        "# parents: {}",
+        opts.parents
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     if let Some(pre) = std::env::var_os("LD_PRELOAD") {
         println!(
             "# LD_PRELOAD={}: the posix_spawn methods go through it",
@@ -973,14 +1147,14 @@ fn main() {
         );
     }
     println!(
-        "{:<16} {:<18} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "{:<20} {:<18} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "parent", "method", "median", "p25", "p75", "min", "max"
     );
 
     let mut results: Vec<(Parent, Method, f64)> = Vec::new();
     let mut failed = false;
     for &parent in &opts.parents {
-        let shape = match make_parent(parent) {
+        let shape = match make_parent(parent, opts.cpu) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!(
@@ -995,19 +1169,20 @@ fn main() {
         for &method in &opts.methods {
             if method.needs_pidfd_start() && !have_pidfd {
                 println!(
-                    "{:<16} {:<18} {:>12}",
+                    "{:<20} {:<18} {:>12}",
                     parent.describe(),
                     method.name(),
                     "ENOSYS"
                 );
                 continue;
             }
-            // fork of a 1 GiB parent is three orders of magnitude slower: fewer starts per batch.
-            let per_batch = if method == Method::Fork && parent == Parent::OneGiB {
-                (opts.per_batch / 10).max(1)
-            } else {
-                opts.per_batch
-            };
+            // fork of a large parent is orders of magnitude slower: fewer starts per batch.
+            let per_batch =
+                if method == Method::Fork && matches!(parent, Parent::Memory(m) if m >= 256) {
+                    (opts.per_batch / 10).max(1)
+                } else {
+                    opts.per_batch
+                };
             methods.push((method, per_batch));
         }
         let stats = measure(&mut child, &methods, opts.batches);
@@ -1015,7 +1190,7 @@ fn main() {
             match stat {
                 Ok(s) => {
                     println!(
-                        "{:<16} {:<18} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
+                        "{:<20} {:<18} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>12.0}",
                         parent.describe(),
                         method.name(),
                         s.median,
@@ -1101,6 +1276,32 @@ fn main() {
             }
         }
     }
+    // How every other start grows with the parent, and pidfd_start against it from each parent.
+    for &parent in opts.parents.iter().filter(|&&p| p != Parent::Tiny) {
+        for &method in &opts.methods {
+            if method == Method::PidfdStart || !method.is_start() {
+                continue;
+            }
+            if let (Some(v), Some(t)) = (get(parent, method), get(Parent::Tiny, method)) {
+                let _ = writeln!(
+                    ratios,
+                    "ratio {} {} / tiny parent: {:.3}",
+                    method.name(),
+                    parent.describe(),
+                    v / t
+                );
+            }
+            if let (Some(p), Some(v)) = (get(parent, Method::PidfdStart), get(parent, method)) {
+                let _ = writeln!(
+                    ratios,
+                    "ratio pidfd_start / {} ({}): {:.3}",
+                    method.name(),
+                    parent.describe(),
+                    p / v
+                );
+            }
+        }
+    }
     if let (Some(task), Some(chain), Some(vfork)) = (
         get(Parent::Tiny, Method::TaskOnly),
         get(Parent::Tiny, Method::ExecChain),
@@ -1163,14 +1364,95 @@ mod tests {
 
     #[test]
     fn parents_and_methods_have_unique_names() {
-        for p in Parent::ALL {
-            assert!(Parent::parse(p.name()) == Some(p));
+        for p in Parent::DEFAULT.into_iter().chain([
+            Parent::Memory(256),
+            Parent::Memory(4096),
+            Parent::Fds(100_000),
+            Parent::Threads(512),
+            Parent::Faulting(4),
+        ]) {
+            assert_eq!(Parent::parse(&p.name()), Some(p));
         }
-        assert!(Parent::parse("huge").is_none());
+        assert_eq!(Parent::parse("1g"), Some(Parent::Memory(1024)));
+        assert_eq!(Parent::parse("mem:1024m"), Some(Parent::Memory(1024)));
+        assert_eq!(Parent::name(Parent::Memory(1024)), "mem:1g");
+        assert_eq!(Parent::describe(Parent::Fds(100_000)), "100,000 open fds");
+        assert_eq!(Parent::describe(Parent::Memory(256)), "256 MiB touched");
+        for bad in [
+            "huge",
+            "mem:",
+            "mem:0m",
+            "mem:4",
+            "mem:-1g",
+            "mem:65g",
+            "fds:0",
+            "fds:x",
+            "threads:4097",
+            "faulting:",
+            "tiny:1",
+            "fds:1048577",
+        ] {
+            assert!(Parent::parse(bad).is_none(), "{bad}");
+        }
         let mut names: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Method::ALL.len());
+    }
+
+    /// Each kind of parent is what it says while it is up.
+    #[test]
+    fn parents_are_built_and_dropped() {
+        let minflt = || {
+            // SAFETY: An all-zero rusage is valid.
+            let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
+            // SAFETY: `ru` is a valid place for the result.
+            assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
+            ru.ru_minflt
+        };
+        let before = minflt();
+        let Shape::Memory(p, len) = make_parent(Parent::Memory(8), None).unwrap() else {
+            panic!("mem:8m is not memory");
+        };
+        assert_eq!(len, 8 << 20);
+        // Every page was touched: at least one fault per page.
+        assert!(minflt() - before >= (len / 4096) as libc::c_long);
+        drop_parent(Shape::Memory(p, len));
+
+        let shape = make_parent(Parent::Fds(300), None).unwrap();
+        let Shape::Fds(fds) = &shape else {
+            panic!("fds:300 is not descriptors");
+        };
+        assert_eq!(fds.len(), 300);
+        let first = fds[0];
+        // SAFETY: F_GETFD on a descriptor number has no other effect.
+        assert!(unsafe { libc::fcntl(first, libc::F_GETFD) } >= 0);
+        drop_parent(shape);
+
+        let shape = make_parent(Parent::Faulting(2), None).unwrap();
+        let Shape::Faulting(threads, _) = &shape else {
+            panic!("faulting:2 is not threads");
+        };
+        assert_eq!(threads.len(), 2);
+        // The threads keep faulting while the parent is up.
+        let start = minflt();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while minflt() - start < 4 * (FAULTING_LEN / 4096) as libc::c_long {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no faults from the threads"
+            );
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop_parent(shape);
+
+        let shape = make_parent(Parent::Threads(3), None).unwrap();
+        let Shape::Threads(threads, _) = &shape else {
+            panic!("threads:3 is not threads");
+        };
+        assert_eq!(threads.len(), 3);
+        assert!(threads.iter().all(|t| !t.is_finished()));
+        drop_parent(shape);
     }
 
     #[test]

@@ -399,13 +399,13 @@ pub fn run(parents: &[Parent], methods: &[Method], rounds: usize, cpu: Option<us
          is guest instructions and elapsed time adds the waits for the host)"
     );
     println!(
-        "{:<16} {:<18} {:>14} {:>14} {:>14} {:>12} {:>14}",
+        "{:<20} {:<18} {:>14} {:>14} {:>14} {:>12} {:>14}",
         "parent", "method", "median", "p25", "p75", "per start", "elapsed"
     );
     let mut ok = true;
     let mut medians: Vec<(Parent, Method, f64)> = Vec::new();
     for &parent in parents {
-        let shape = match crate::make_parent(parent) {
+        let shape = match crate::make_parent(parent, cpu) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!(
@@ -446,7 +446,7 @@ pub fn run(parents: &[Parent], methods: &[Method], rounds: usize, cpu: Option<us
             match s.map(|(cpu, elapsed)| (Stats::of(cpu), Stats::of(elapsed))) {
                 Ok((s, e)) => {
                     println!(
-                        "{:<16} {:<18} {:>14.0} {:>14.0} {:>14.0} {:>12.0} {:>14.0}",
+                        "{:<20} {:<18} {:>14.0} {:>14.0} {:>14.0} {:>12.0} {:>14.0}",
                         parent.describe(),
                         method.name(),
                         s.median,
