@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps linux build run test bench fuzz baseline export check-series fresh-test clean
+.PHONY: help deps linux build run test bench bench-scaling fuzz baseline export check-series fresh-test clean
 
 help:
 	@echo "make run           build the patched kernel, boot it under QEMU (TCG), show it working"
@@ -12,6 +12,7 @@ help:
 	@echo "make linux         prepare linux/ (Debian base tree + patches/ applied with git am)"
 	@echo "make build         build the kernel (the debug config make test uses)"
 	@echo "make bench         spawnbench in the guest (base config; instruction clock, then wall time)"
+	@echo "make bench-scaling spawnbench from parents of growing memory, fds and threads (faulting ones too)"
 	@echo "make fuzz          spawnfuzz campaigns in the guest (debug kernel; SEED, CAMPAIGNS, OPS, MEDDLER=1, KASAN=1)"
 	@echo "make export        write the commits base..HEAD of linux/ to patches/"
 	@echo "make check-series  apply, build and checkpatch every patch in order"
@@ -35,6 +36,9 @@ test: linux
 
 bench: linux
 	@bash ci/bench.sh
+
+bench-scaling: linux
+	@bash ci/bench-scaling.sh
 
 fuzz: linux
 	@bash ci/fuzz.sh
