@@ -212,12 +212,14 @@ enum Parent {
 }
 
 impl Parent {
-    /// The parents measured when `--parents` is not given.
+    /// The parents measured when `--parents` is not given. The descriptor parent comes last:
+    /// a descriptor table never shrinks, and a start that copies it (vfork, fork, posix_spawn)
+    /// pays for scanning its size after the descriptors are closed again.
     const DEFAULT: [Parent; 4] = [
         Parent::Tiny,
         Parent::Memory(1024),
-        Parent::Fds(10_000),
         Parent::Threads(64),
+        Parent::Fds(10_000),
     ];
 
     /// The most of each resource a parent may ask for.
@@ -1140,6 +1142,22 @@ fn main() {
             .collect::<Vec<_>>()
             .join(",")
     );
+    if let Some(fds) = opts
+        .parents
+        .iter()
+        .position(|p| matches!(p, Parent::Fds(_)))
+        .filter(|&i| {
+            opts.parents[i..]
+                .iter()
+                .any(|p| !matches!(p, Parent::Fds(_)))
+        })
+    {
+        println!(
+            "# warning: the parents after {} find this process's descriptor table as that parent \
+             grew it (a table never shrinks): the methods that copy the table pay for its size",
+            opts.parents[fds].name()
+        );
+    }
     if let Some(pre) = std::env::var_os("LD_PRELOAD") {
         println!(
             "# LD_PRELOAD={}: the posix_spawn methods go through it",
