@@ -44,6 +44,9 @@
 //! `mem:1g`, `fds:10000` and `threads:64`, and those four are the default. Under the instruction
 //! clock the vCPUs share one clock, so the faulting threads' instructions on another vCPU count
 //! in a start's time: measure `faulting:N` in wall time (plain TCG, one host thread per vCPU).
+//! Each parent is built, and measured from, in a process forked from the benchmark for it, so
+//! that none finds what an earlier one left behind (a descriptor table never shrinks; glibc keeps
+//! the stacks of ended threads mapped).
 //!
 //! Times come from `CLOCK_MONOTONIC`. Under QEMU with `-icount shift=0,sleep=off` that clock
 //! counts guest instructions (one nanosecond per instruction), so the numbers are instruction
@@ -212,9 +215,7 @@ enum Parent {
 }
 
 impl Parent {
-    /// The parents measured when `--parents` is not given. The descriptor parent comes last:
-    /// a descriptor table never shrinks, and a start that copies it (vfork, fork, posix_spawn)
-    /// pays for scanning its size after the descriptors are closed again.
+    /// The parents measured when `--parents` is not given.
     const DEFAULT: [Parent; 4] = [
         Parent::Tiny,
         Parent::Memory(1024),
@@ -795,6 +796,107 @@ fn measure(
     samples.into_iter().map(|r| r.map(Stats::of)).collect()
 }
 
+/// Builds `parent` in a process forked from this one, measures `methods` from it and returns
+/// what it measured, in the order of `methods`. The benchmark itself keeps the shape it started
+/// with, so that no parent inherits what an earlier one left behind: a descriptor table never
+/// shrinks, and glibc keeps the stacks of ended threads mapped.
+fn measure_in_new_process(
+    child: &mut Child,
+    parent: Parent,
+    cpu: Option<usize>,
+    methods: &[(Method, usize)],
+    batches: usize,
+) -> io::Result<Vec<io::Result<Stats>>> {
+    use std::{
+        fs::File,
+        io::{Read, Write as _},
+        os::fd::FromRawFd,
+    };
+
+    let mut ends = [0; 2];
+    // SAFETY: `ends` has room for the two descriptors pipe2() returns.
+    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(last_error("pipe2"));
+    }
+    // SAFETY: pipe2() returned these two descriptors, and nothing else owns them.
+    let (mut rd, wr) = unsafe { (File::from_raw_fd(ends[0]), File::from_raw_fd(ends[1])) };
+    // SAFETY: The benchmark has one thread while it measures single starts (the parents' threads
+    // live in the processes this function forks), so the new process may run any code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(last_error("fork"));
+    }
+    if pid == 0 {
+        drop(rd);
+        let mut report = String::new();
+        match make_parent(parent, cpu) {
+            Err(e) => {
+                let _ = writeln!(report, "parent {e}");
+            }
+            Ok(shape) => {
+                // The forked process's copy of `child`: what a method sets up in it stays there.
+                for stat in measure(child, methods, batches) {
+                    let _ = match stat {
+                        Ok(s) => writeln!(
+                            report,
+                            "ok {} {} {} {} {}",
+                            s.median, s.p25, s.p75, s.min, s.max
+                        ),
+                        Err(e) => writeln!(report, "err {e}"),
+                    };
+                }
+                drop_parent(shape);
+            }
+        }
+        let mut wr = wr;
+        let code = i32::from(wr.write_all(report.as_bytes()).is_err());
+        // SAFETY: _exit() ends this forked process without running the benchmark's exit paths.
+        unsafe { libc::_exit(code) };
+    }
+    drop(wr);
+    let mut report = String::new();
+    let read = rd.read_to_string(&mut report);
+    let mut status = 0;
+    // SAFETY: `pid` is this process's child and `status` a valid place for its status.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+        return Err(last_error("waitpid"));
+    }
+    read?;
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(io::Error::other(format!(
+            "the measuring process ended with status {status:#x}"
+        )));
+    }
+    let mut stats = Vec::with_capacity(methods.len());
+    for line in report.lines() {
+        let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match tag {
+            "parent" => return Err(io::Error::other(format!("cannot build it: {rest}"))),
+            "err" => stats.push(Err(io::Error::other(rest.to_owned()))),
+            "ok" => {
+                let v: Vec<f64> = rest.split(' ').filter_map(|x| x.parse().ok()).collect();
+                let [median, p25, p75, min, max] = v[..] else {
+                    return Err(io::Error::other(format!("bad report line: {line}")));
+                };
+                stats.push(Ok(Stats {
+                    median,
+                    p25,
+                    p75,
+                    min,
+                    max,
+                }));
+            }
+            _ => return Err(io::Error::other(format!("bad report line: {line}"))),
+        }
+    }
+    if stats.len() != methods.len() {
+        return Err(io::Error::other(
+            "the measuring process reported too few methods",
+        ));
+    }
+    Ok(stats)
+}
+
 /// Binds the calling thread, and so every thread and child it creates later, to `cpu`.
 fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     // SAFETY: An all-zero cpu_set_t is an empty set.
@@ -1142,22 +1244,6 @@ fn main() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    if let Some(fds) = opts
-        .parents
-        .iter()
-        .position(|p| matches!(p, Parent::Fds(_)))
-        .filter(|&i| {
-            opts.parents[i..]
-                .iter()
-                .any(|p| !matches!(p, Parent::Fds(_)))
-        })
-    {
-        println!(
-            "# warning: the parents after {} find this process's descriptor table as that parent \
-             grew it (a table never shrinks): the methods that copy the table pay for its size",
-            opts.parents[fds].name()
-        );
-    }
     if let Some(pre) = std::env::var_os("LD_PRELOAD") {
         println!(
             "# LD_PRELOAD={}: the posix_spawn methods go through it",
@@ -1172,17 +1258,6 @@ fn main() {
     let mut results: Vec<(Parent, Method, f64)> = Vec::new();
     let mut failed = false;
     for &parent in &opts.parents {
-        let shape = match make_parent(parent, opts.cpu) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!(
-                    "spawnbench: cannot build the {} parent: {e}",
-                    parent.describe()
-                );
-                failed = true;
-                continue;
-            }
-        };
         let mut methods = Vec::new();
         for &method in &opts.methods {
             if method.needs_pidfd_start() && !have_pidfd {
@@ -1203,7 +1278,18 @@ fn main() {
                 };
             methods.push((method, per_batch));
         }
-        let stats = measure(&mut child, &methods, opts.batches);
+        let stats =
+            match measure_in_new_process(&mut child, parent, opts.cpu, &methods, opts.batches) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!(
+                        "spawnbench: cannot measure from the {} parent: {e}",
+                        parent.describe()
+                    );
+                    failed = true;
+                    continue;
+                }
+            };
         for (&(method, _), stat) in methods.iter().zip(stats) {
             match stat {
                 Ok(s) => {
@@ -1229,7 +1315,6 @@ fn main() {
                 }
             }
         }
-        drop_parent(shape);
     }
 
     let get = |p: Parent, m: Method| {
@@ -1544,6 +1629,25 @@ mod tests {
         let _ = std::fs::remove_file(child.path.to_str().unwrap());
     }
 
+    /// A parent built and measured in a forked process: the numbers come back, one per method.
+    fn a_parent_is_measured_in_its_own_process() {
+        let mut child = Child::new(install_noop().expect("write the no-op child"));
+        let methods = [(Method::Vfork, 3), (Method::PosixSpawn, 2)];
+        let stats = measure_in_new_process(&mut child, Parent::Fds(200), None, &methods, 4)
+            .expect("measure from fds:200");
+        assert_eq!(stats.len(), methods.len());
+        for (s, (m, _)) in stats.into_iter().zip(methods) {
+            let s = s.unwrap_or_else(|e| panic!("{}: {e}", m.name()));
+            assert!(
+                s.min > 0.0 && s.min <= s.p25 && s.p25 <= s.median,
+                "{}",
+                m.name()
+            );
+            assert!(s.median <= s.p75 && s.p75 <= s.max, "{}", m.name());
+        }
+        let _ = std::fs::remove_file(child.path.to_str().unwrap());
+    }
+
     /// One round of the mix by each method the host kernel has: every tool exits 0.
     fn the_mix_runs() {
         let mut mix = mix::Mix::new().expect("the mix's tools");
@@ -1558,6 +1662,7 @@ mod tests {
     #[test]
     fn starts_on_the_host_kernel() {
         methods_start_the_child();
+        a_parent_is_measured_in_its_own_process();
         the_chain_execs_once_per_character();
         the_mix_runs();
     }
