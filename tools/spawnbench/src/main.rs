@@ -29,6 +29,10 @@
 //! image: with its new mm built and the old one torn down, as a start and exit build and tear
 //! down one. Their sum is the floor: one process made, reaped, and one exec of the image.
 //!
+//! `spin` is no start either: a fixed amount of arithmetic in user space, a control for how fast
+//! the CPU the benchmark runs on goes from each parent (under the instruction clock it stays put;
+//! in wall time it shows what the machine's other work takes away).
+//!
 //! `pidfd_copy` and `pidfd_copy+attrs` configure one embryo as `pidfd_start` and
 //! `pidfd_start+attrs` do, once, and then start copies of it with
 //! `pidfd_start(PIDFD_START_COPY)`, waiting through each copy's new pidfd: a template against
@@ -132,10 +136,16 @@ enum Method {
     TaskOnly,
     /// `Vfork` with the child exec'ing itself `CHAIN_EXECS` times more.
     ExecChain,
+    /// Not a start: [`SPIN_ROUNDS`] rounds of arithmetic in user space, no system call. A
+    /// control: how fast the benchmark's CPU runs, whatever the parent's shape.
+    Spin,
 }
 
+/// The rounds of `spin`: about a start's worth of instructions.
+const SPIN_ROUNDS: u64 = 40_000;
+
 impl Method {
-    const ALL: [Method; 14] = [
+    const ALL: [Method; 15] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
@@ -150,6 +160,7 @@ impl Method {
         Method::EmbryoConfig,
         Method::TaskOnly,
         Method::ExecChain,
+        Method::Spin,
     ];
 
     fn name(self) -> &'static str {
@@ -168,6 +179,7 @@ impl Method {
             Method::EmbryoConfig => "embryo+config",
             Method::TaskOnly => "task-only",
             Method::ExecChain => "exec-chain",
+            Method::Spin => "spin",
         }
     }
 
@@ -181,6 +193,7 @@ impl Method {
                 | Method::EmbryoConfig
                 | Method::TaskOnly
                 | Method::ExecChain
+                | Method::Spin
         )
     }
 
@@ -483,6 +496,14 @@ impl Child {
             Method::PidfdStartAttrs => self.pidfd_start(true),
             Method::PidfdCopy => self.pidfd_copy(false),
             Method::PidfdCopyAttrs => self.pidfd_copy(true),
+            Method::Spin => {
+                let mut x = 0u64;
+                for i in 0..SPIN_ROUNDS {
+                    x = core::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                core::hint::black_box(x);
+                Ok(())
+            }
             Method::Vfork | Method::VforkPidfd | Method::ExecChain | Method::TaskOnly => {
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
@@ -1110,7 +1131,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,mem:SIZE,fds:N,threads:N,faulting:N] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
-         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config,task-only,exec-chain] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
+         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config,task-only,exec-chain,spin] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
     );
     process::exit(2)
 }
@@ -1379,10 +1400,11 @@ fn main() {
             }
         }
     }
-    // How every other start grows with the parent, and pidfd_start against it from each parent.
+    // How every other method grows with the parent, and pidfd_start against each other start
+    // from each parent.
     for &parent in opts.parents.iter().filter(|&&p| p != Parent::Tiny) {
         for &method in &opts.methods {
-            if method == Method::PidfdStart || !method.is_start() {
+            if method == Method::PidfdStart {
                 continue;
             }
             if let (Some(v), Some(t)) = (get(parent, method), get(Parent::Tiny, method)) {
@@ -1393,6 +1415,9 @@ fn main() {
                     parent.describe(),
                     v / t
                 );
+            }
+            if !method.is_start() {
+                continue;
             }
             if let (Some(p), Some(v)) = (get(parent, Method::PidfdStart), get(parent, method)) {
                 let _ = writeln!(
