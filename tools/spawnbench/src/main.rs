@@ -141,7 +141,7 @@ enum Method {
     Spin,
 }
 
-/// The rounds of `spin`: about a start's worth of instructions.
+/// The rounds of `spin`: about 360 k instructions in the guest, twice a start.
 const SPIN_ROUNDS: u64 = 40_000;
 
 impl Method {
