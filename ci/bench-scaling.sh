@@ -7,6 +7,9 @@
 # threads keep faulting pages on the second vCPU, in a boot under plain TCG
 # (out/scaling-wall.txt): under -icount both vCPUs advance one clock, so
 # the faulting threads' instructions would count in every start's time.
+# The starts include pidfd_start+attrs, whose embryo copies the caller's
+# table (inherit-fds, as libpidfdspawn's posix_spawn() does), beside glibc's
+# posix_spawn of the same launch.
 # Besides the starts, two controls from each parent: spin (user-space
 # arithmetic, no system call) and pidfd-only (pidfd_open() and close()),
 # which show how much of a wall-time change is the machine's, not a start's.
@@ -21,7 +24,7 @@
 (cd "$TOP/tools" && cargo build -q --release -p spawnbench) ||
 	die "tools/spawnbench does not build"
 bench="$TOP/tools/target/release/spawnbench"
-methods=${SCALING_METHODS:-pidfd_start,vfork+exec,vfork+pidfd,posix_spawn,fork+exec,spin,pidfd-only}
+methods=${SCALING_METHODS:-pidfd_start,vfork+exec,vfork+pidfd,posix_spawn,fork+exec,pidfd_start+attrs,posix_spawn+attrs,spin,pidfd-only}
 batches=${SCALING_BATCHES:-31}
 
 run_mode() { # mode parents
