@@ -828,27 +828,36 @@ fn measure_in_new_process(
     methods: &[(Method, usize)],
     batches: usize,
 ) -> io::Result<Vec<io::Result<Stats>>> {
-    use std::{
-        fs::File,
-        io::{Read, Write as _},
-        os::fd::FromRawFd,
+    // The report comes back through shared memory rather than a pipe: a descriptor would be
+    // copied into the child of every vfork and posix_spawn and add to their cost.
+    const REPORT_LEN: usize = 64 << 10;
+    // SAFETY: A new shared anonymous mapping; no existing memory is affected.
+    let shared = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            REPORT_LEN,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
-
-    let mut ends = [0; 2];
-    // SAFETY: `ends` has room for the two descriptors pipe2() returns.
-    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(last_error("pipe2"));
+    if shared == libc::MAP_FAILED {
+        return Err(last_error("mmap of the report"));
     }
-    // SAFETY: pipe2() returned these two descriptors, and nothing else owns them.
-    let (mut rd, wr) = unsafe { (File::from_raw_fd(ends[0]), File::from_raw_fd(ends[1])) };
+    let shared = shared.cast::<u8>();
+    // The report's length, then its bytes.
+    let header = core::mem::size_of::<usize>();
     // SAFETY: The benchmark has one thread while it measures single starts (the parents' threads
     // live in the processes this function forks), so the new process may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(last_error("fork"));
+        let e = last_error("fork");
+        // SAFETY: The mapping is this function's and no longer used.
+        unsafe { libc::munmap(shared.cast(), REPORT_LEN) };
+        return Err(e);
     }
     if pid == 0 {
-        drop(rd);
         let mut report = String::new();
         match make_parent(parent, cpu) {
             Err(e) => {
@@ -869,25 +878,42 @@ fn measure_in_new_process(
                 drop_parent(shape);
             }
         }
-        let mut wr = wr;
-        let code = i32::from(wr.write_all(report.as_bytes()).is_err());
+        let fits = report.len() <= REPORT_LEN - header;
+        if fits {
+            // SAFETY: The mapping is REPORT_LEN bytes and writable; the report fits after the
+            // length, and the benchmark reads it only after this process has ended.
+            unsafe {
+                ptr::copy_nonoverlapping(report.as_ptr(), shared.add(header), report.len());
+                shared.cast::<usize>().write_unaligned(report.len());
+            }
+        }
         // SAFETY: _exit() ends this forked process without running the benchmark's exit paths.
-        unsafe { libc::_exit(code) };
+        unsafe { libc::_exit(i32::from(!fits)) };
     }
-    drop(wr);
-    let mut report = String::new();
-    let read = rd.read_to_string(&mut report);
     let mut status = 0;
     // SAFETY: `pid` is this process's child and `status` a valid place for its status.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    let report = if waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        // SAFETY: The measuring process has ended after writing the length and as many bytes
+        // after it, within the mapping.
+        let bytes = unsafe {
+            let len = shared.cast::<usize>().read_unaligned();
+            core::slice::from_raw_parts(shared.add(header), len)
+        };
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    } else {
+        None
+    };
+    // SAFETY: The mapping is this function's and no longer used.
+    unsafe { libc::munmap(shared.cast(), REPORT_LEN) };
+    if waited != pid {
         return Err(last_error("waitpid"));
     }
-    read?;
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    let Some(report) = report else {
         return Err(io::Error::other(format!(
             "the measuring process ended with status {status:#x}"
         )));
-    }
+    };
     let mut stats = Vec::with_capacity(methods.len());
     for line in report.lines() {
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
