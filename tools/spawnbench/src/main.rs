@@ -63,7 +63,7 @@ use std::{
     fmt::Write as _,
     io, process, ptr,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Barrier,
     },
     thread,
@@ -1076,15 +1076,20 @@ fn make_parent(parent: Parent, cpu: Option<usize>) -> io::Result<Shape> {
         Parent::Faulting(n) => {
             let stop = Arc::new(AtomicBool::new(false));
             let started = Arc::new(Barrier::new(n + 1));
+            let mapped = Arc::new(AtomicUsize::new(0));
             let threads = (0..n)
                 .map(|_| {
                     let stop = stop.clone();
                     let started = started.clone();
+                    let mapped = mapped.clone();
                     thread::spawn(move || {
                         if let Some(cpu) = cpu {
                             avoid_cpu(cpu);
                         }
                         let p = map_anonymous(FAULTING_LEN);
+                        if p.is_ok() {
+                            mapped.fetch_add(1, Ordering::Relaxed);
+                        }
                         started.wait();
                         let Ok(p) = p else {
                             return;
@@ -1102,9 +1107,9 @@ fn make_parent(parent: Parent, cpu: Option<usize>) -> io::Result<Shape> {
                     })
                 })
                 .collect::<Vec<_>>();
+            // Every thread has counted its mapping, or not, before it waits here.
             started.wait();
-            // A thread that has ended before being told to stop could not map its memory.
-            if threads.iter().any(|t| t.is_finished()) {
+            if mapped.load(Ordering::Relaxed) != n {
                 drop_parent(Shape::Faulting(threads, stop));
                 return Err(io::Error::other(
                     "a faulting thread could not map its memory",
