@@ -831,20 +831,7 @@ fn measure_in_new_process(
     // The report comes back through shared memory rather than a pipe: a descriptor would be
     // copied into the child of every vfork and posix_spawn and add to their cost.
     const REPORT_LEN: usize = 64 << 10;
-    // SAFETY: A new shared anonymous mapping; no existing memory is affected.
-    let shared = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            REPORT_LEN,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if shared == libc::MAP_FAILED {
-        return Err(last_error("mmap of the report"));
-    }
+    let shared = map_anonymous(REPORT_LEN, libc::MAP_SHARED)?;
     let shared = shared.cast::<u8>();
     // The report's length, then its bytes.
     let header = core::mem::size_of::<usize>();
@@ -966,15 +953,15 @@ enum Shape {
     Faulting(Vec<thread::JoinHandle<()>>, Arc<AtomicBool>),
 }
 
-/// Maps `len` bytes of private anonymous memory.
-fn map_anonymous(len: usize) -> io::Result<*mut libc::c_void> {
-    // SAFETY: A new private anonymous mapping; no existing memory is affected.
+/// Maps `len` bytes of anonymous memory, `sharing` being `MAP_PRIVATE` or `MAP_SHARED`.
+fn map_anonymous(len: usize, sharing: libc::c_int) -> io::Result<*mut libc::c_void> {
+    // SAFETY: A new anonymous mapping; no existing memory is affected.
     let p = unsafe {
         libc::mmap(
             ptr::null_mut(),
             len,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            sharing | libc::MAP_ANONYMOUS,
             -1,
             0,
         )
@@ -1024,7 +1011,7 @@ fn make_parent(parent: Parent, cpu: Option<usize>) -> io::Result<Shape> {
         Parent::Tiny => Shape::None,
         Parent::Memory(mib) => {
             let len = mib << 20;
-            let p = map_anonymous(len)?;
+            let p = map_anonymous(len, libc::MAP_PRIVATE)?;
             // SAFETY: `p` is a new writable mapping of `len` bytes.
             unsafe { touch_pages(p, len) };
             Shape::Memory(p, len)
@@ -1086,7 +1073,7 @@ fn make_parent(parent: Parent, cpu: Option<usize>) -> io::Result<Shape> {
                         if let Some(cpu) = cpu {
                             avoid_cpu(cpu);
                         }
-                        let p = map_anonymous(FAULTING_LEN);
+                        let p = map_anonymous(FAULTING_LEN, libc::MAP_PRIVATE);
                         if p.is_ok() {
                             mapped.fetch_add(1, Ordering::Relaxed);
                         }
