@@ -2,8 +2,8 @@
 # 'make bench-scaling': does a start's cost grow with the parent? spawnbench
 # in the guest on the bench kernel, every start method, from parents swept
 # over memory touched (256 MiB .. 4 GiB), sleeping threads (8 .. 512) and
-# open descriptors (16 .. 100,000), each built in a process of its own, in one boot under -icount
-# shift=0,sleep=off (out/scaling-icount.txt); then from parents whose other
+# open descriptors (16 .. 100,000), each built in a process of its own, in
+# one boot under -icount shift=0,sleep=off (out/scaling-icount.txt); then from parents whose other
 # threads keep faulting pages on the second vCPU, in a boot under plain TCG
 # (out/scaling-wall.txt): under -icount both vCPUs advance one clock, so
 # the faulting threads' instructions would count in every start's time.
