@@ -36,7 +36,11 @@
 //! `pidfd_copy` and `pidfd_copy+attrs` configure one embryo as `pidfd_start` and
 //! `pidfd_start+attrs` do, once, and then start copies of it with
 //! `pidfd_start(PIDFD_START_COPY)`, waiting through each copy's new pidfd: a template against
-//! building a fresh embryo for every start.
+//! building a fresh embryo for every start. `pidfd_copy+held` is `pidfd_copy` with the program
+//! held by the template (`SET_PATH`, looked up once) instead of named by a path each copy looks up
+//! in its child, and `vfork+fexec` its vfork counterpart: `vfork+exec` with the child exec'ing an
+//! `O_CLOEXEC` descriptor of the program opened once (`execveat(fd, "", AT_EMPTY_PATH)`, what
+//! fexecve() does).
 //!
 //! `--mix ROUNDS` runs the agent-style mix of the `mix` module instead: real tools, many in
 //! flight, by `pidfd_start`, `posix_spawn`, `vfork+exec` and `fork+exec`.
@@ -80,6 +84,7 @@ const PIDFD_EMPTY: libc::c_uint = libc::O_CREAT as libc::c_uint;
 const PIDFD_CONFIG_SET_FLAG: libc::c_uint = 0;
 const PIDFD_CONFIG_SET_STRING: libc::c_uint = 1;
 const PIDFD_CONFIG_SET_BINARY: libc::c_uint = 2;
+const PIDFD_CONFIG_SET_PATH: libc::c_uint = 3;
 const PIDFD_CONFIG_SET_FD: libc::c_uint = 5;
 const PIDFD_CONFIG_ADD_FILE_ACTION: libc::c_uint = 6;
 const PIDFD_FILE_ACTION_OPEN: u32 = 1;
@@ -128,6 +133,10 @@ enum Method {
     PidfdCopy,
     /// `PidfdStartAttrs`'s embryo configured once, started as copies.
     PidfdCopyAttrs,
+    /// `PidfdCopy` with the program held by the template instead of named by a path.
+    PidfdCopyHeld,
+    /// `Vfork` with the child exec'ing a descriptor of the program opened once.
+    VforkFexec,
     /// Not a start: `pidfd_open()` of this process and `close()`, the price of a pidfd.
     PidfdOnly,
     /// Not a start: `PidfdStart`'s embryo configured and closed.
@@ -145,7 +154,7 @@ enum Method {
 const SPIN_ROUNDS: u64 = 40_000;
 
 impl Method {
-    const ALL: [Method; 15] = [
+    const ALL: [Method; 17] = [
         Method::PidfdStart,
         Method::Vfork,
         Method::VforkPidfd,
@@ -156,6 +165,8 @@ impl Method {
         Method::PidfdStartAttrs,
         Method::PidfdCopy,
         Method::PidfdCopyAttrs,
+        Method::PidfdCopyHeld,
+        Method::VforkFexec,
         Method::PidfdOnly,
         Method::EmbryoConfig,
         Method::TaskOnly,
@@ -175,6 +186,8 @@ impl Method {
             Method::PidfdStartAttrs => "pidfd_start+attrs",
             Method::PidfdCopy => "pidfd_copy",
             Method::PidfdCopyAttrs => "pidfd_copy+attrs",
+            Method::PidfdCopyHeld => "pidfd_copy+held",
+            Method::VforkFexec => "vfork+fexec",
             Method::PidfdOnly => "pidfd-only",
             Method::EmbryoConfig => "embryo+config",
             Method::TaskOnly => "task-only",
@@ -205,6 +218,7 @@ impl Method {
                 | Method::PidfdStartAttrs
                 | Method::PidfdCopy
                 | Method::PidfdCopyAttrs
+                | Method::PidfdCopyHeld
                 | Method::EmbryoConfig
         )
     }
@@ -310,6 +324,14 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// Which template a `pidfd_copy` method copies (its index in `Child::templates`).
+#[derive(Clone, Copy)]
+enum Template {
+    Plain,
+    Attrs,
+    Held,
+}
+
 /// Everything a start needs, prepared once so that no method pays for it.
 struct Child {
     path: CString,
@@ -328,14 +350,16 @@ struct Child {
     attr: Box<libc::posix_spawnattr_t>,
     /// The signal mask of the `+attrs` methods.
     mask: libc::sigset_t,
-    /// The configured embryos the `pidfd_copy` methods copy: plain and `+attrs`.
-    templates: [Option<libc::c_int>; 2],
+    /// The configured embryos the `pidfd_copy` methods copy: plain, `+attrs` and `+held`.
+    templates: [Option<libc::c_int>; 3],
+    /// The program opened once with `O_CLOEXEC`, for `vfork+fexec`.
+    held: Option<libc::c_int>,
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
-        for fd in self.templates.iter().flatten() {
-            // SAFETY: The template embryos are ours.
+        for fd in self.templates.iter().chain([&self.held]).flatten() {
+            // SAFETY: The template embryos and the held program are ours.
             unsafe { libc::close(*fd) };
         }
     }
@@ -427,6 +451,27 @@ extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
     unsafe { libc::_exit(127) }
 }
 
+/// `vfork+fexec`'s child: exec the held program, or exit 127.
+extern "C" fn fexec_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: As in `vfork_child`.
+    let child = unsafe { &*arg.cast::<Child>() };
+    if let Some(fd) = child.held {
+        // SAFETY: The empty path and the arrays are NUL-terminated and live in `child`.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fd,
+                c"".as_ptr(),
+                child.vfork_argv,
+                child.envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+    }
+    // SAFETY: _exit() is always safe to call.
+    unsafe { libc::_exit(127) }
+}
+
 /// `task-only`'s child: exit 0 at once, with the raw system call, so that nothing of the C
 /// library's runs in a child that shares its parent's memory.
 extern "C" fn exit_child(_arg: *mut libc::c_void) -> libc::c_int {
@@ -458,7 +503,8 @@ impl Child {
             fa,
             attr,
             mask,
-            templates: [None, None],
+            templates: [None; 3],
+            held: None,
         };
         child.argv[0] = child.path.as_ptr();
         child.chain_argv[0] = child.path.as_ptr();
@@ -494,8 +540,9 @@ impl Child {
         match method {
             Method::PidfdStart => self.pidfd_start(false),
             Method::PidfdStartAttrs => self.pidfd_start(true),
-            Method::PidfdCopy => self.pidfd_copy(false),
-            Method::PidfdCopyAttrs => self.pidfd_copy(true),
+            Method::PidfdCopy => self.pidfd_copy(Template::Plain),
+            Method::PidfdCopyAttrs => self.pidfd_copy(Template::Attrs),
+            Method::PidfdCopyHeld => self.pidfd_copy(Template::Held),
             Method::Spin => {
                 let mut x = 0u64;
                 for i in 0..SPIN_ROUNDS {
@@ -504,7 +551,20 @@ impl Child {
                 core::hint::black_box(x);
                 Ok(())
             }
-            Method::Vfork | Method::VforkPidfd | Method::ExecChain | Method::TaskOnly => {
+            Method::Vfork
+            | Method::VforkPidfd
+            | Method::VforkFexec
+            | Method::ExecChain
+            | Method::TaskOnly => {
+                if method == Method::VforkFexec && self.held.is_none() {
+                    // SAFETY: The path is NUL-terminated.
+                    let fd =
+                        unsafe { libc::open(self.path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+                    if fd < 0 {
+                        return Err(last_error("open"));
+                    }
+                    self.held = Some(fd);
+                }
                 // The stack grows down from the end of the buffer, 16-byte aligned.
                 let top = self.stack.as_mut_ptr_range().end as usize & !15;
                 self.vfork_argv = if method == Method::ExecChain {
@@ -518,6 +578,7 @@ impl Child {
                 let mut entry: extern "C" fn(*mut libc::c_void) -> libc::c_int = vfork_child;
                 match method {
                     Method::VforkPidfd => flags |= libc::CLONE_PIDFD,
+                    Method::VforkFexec => entry = fexec_child,
                     Method::TaskOnly => {
                         flags |= libc::CLONE_FS | libc::CLONE_FILES | libc::CLONE_SIGHAND;
                         entry = exit_child;
@@ -645,12 +706,16 @@ impl Child {
     }
 
     /// Starts a copy of the (once configured) template and waits for it.
-    fn pidfd_copy(&mut self, attrs: bool) -> io::Result<()> {
-        let slot = usize::from(attrs);
+    fn pidfd_copy(&mut self, kind: Template) -> io::Result<()> {
+        let slot = kind as usize;
         let template = match self.templates[slot] {
             Some(fd) => fd,
             None => {
-                let fd = self.embryo(attrs)?;
+                let fd = match kind {
+                    Template::Plain => self.embryo(false)?,
+                    Template::Attrs => self.embryo(true)?,
+                    Template::Held => self.held_embryo()?,
+                };
                 self.templates[slot] = Some(fd);
                 fd
             }
@@ -660,6 +725,29 @@ impl Child {
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
         result
+    }
+
+    /// A new embryo that holds the program (`SET_PATH`), with no other key.
+    fn held_embryo(&self) -> io::Result<libc::c_int> {
+        // SAFETY: pidfd_open() takes two integers.
+        let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
+        if fd < 0 {
+            return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
+        }
+        // The aux argument is an int; AT_FDCWD goes through sign-extended and comes back.
+        let dirfd = libc::AT_FDCWD as usize;
+        if let Err(e) = config_key(
+            fd,
+            PIDFD_CONFIG_SET_PATH,
+            Some(c"path"),
+            self.path.as_ptr().cast(),
+            dirfd,
+        ) {
+            // SAFETY: `fd` is ours.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        Ok(fd)
     }
 
     fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
@@ -1149,7 +1237,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: spawnbench [--parents tiny,mem:SIZE,fds:N,threads:N,faulting:N] [--methods pidfd_start,vfork+exec,\
          vfork+pidfd,posix_spawn,fork+exec,embryo-only,posix_spawn+attrs,pidfd_start+attrs,\
-         pidfd_copy,pidfd_copy+attrs,pidfd-only,embryo+config,task-only,exec-chain,spin] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
+         pidfd_copy,pidfd_copy+attrs,pidfd_copy+held,vfork+fexec,pidfd-only,embryo+config,task-only,exec-chain,spin] [--batches N] [--mix ROUNDS] [--per-batch N] [--cpu N]"
     );
     process::exit(2)
 }
