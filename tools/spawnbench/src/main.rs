@@ -324,7 +324,9 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// Which template a `pidfd_copy` method copies (its index in `Child::templates`).
+/// How an embryo is configured: `pidfd_start`'s (`Plain`), `pidfd_start+attrs`'s (`Attrs`), or
+/// with its program held (`Held`); for the `pidfd_copy` methods also the template's index in
+/// `Child::templates`.
 #[derive(Clone, Copy)]
 enum Template {
     Plain,
@@ -629,7 +631,7 @@ impl Child {
                 Ok(())
             }
             Method::EmbryoConfig => {
-                let fd = self.embryo(false)?;
+                let fd = self.embryo(Template::Plain)?;
                 // SAFETY: `fd` is ours.
                 unsafe { libc::close(fd) };
                 Ok(())
@@ -677,22 +679,22 @@ impl Child {
         }
     }
 
-    /// A new embryo configured for the `pidfd_start` method, or its `+attrs` variant.
-    fn embryo(&self, attrs: bool) -> io::Result<libc::c_int> {
+    /// A new embryo configured as `kind` says.
+    fn embryo(&self, kind: Template) -> io::Result<libc::c_int> {
         // SAFETY: pidfd_open() takes two integers.
         let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
         if fd < 0 {
             return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
         }
+        // `Held` has the program looked up and held now (relative to the cwd: aux is an int, and
+        // AT_FDCWD goes through sign-extended), the others name it for the child to look up.
+        let (cmd, aux) = match kind {
+            Template::Held => (PIDFD_CONFIG_SET_PATH, libc::AT_FDCWD as usize),
+            Template::Plain | Template::Attrs => (PIDFD_CONFIG_SET_STRING, 0),
+        };
         let result = (|| {
-            config_key(
-                fd,
-                PIDFD_CONFIG_SET_STRING,
-                Some(c"path"),
-                self.path.as_ptr().cast(),
-                0,
-            )?;
-            if attrs {
+            config_key(fd, cmd, Some(c"path"), self.path.as_ptr().cast(), aux)?;
+            if matches!(kind, Template::Attrs) {
                 self.config_attrs(fd)?;
             }
             Ok(())
@@ -711,11 +713,7 @@ impl Child {
         let template = match self.templates[slot] {
             Some(fd) => fd,
             None => {
-                let fd = match kind {
-                    Template::Plain => self.embryo(false)?,
-                    Template::Attrs => self.embryo(true)?,
-                    Template::Held => self.held_embryo()?,
-                };
+                let fd = self.embryo(kind)?;
                 self.templates[slot] = Some(fd);
                 fd
             }
@@ -727,31 +725,12 @@ impl Child {
         result
     }
 
-    /// A new embryo that holds the program (`SET_PATH`), with no other key.
-    fn held_embryo(&self) -> io::Result<libc::c_int> {
-        // SAFETY: pidfd_open() takes two integers.
-        let fd = unsafe { libc::syscall(SYS_PIDFD_OPEN, 0, PIDFD_EMPTY) } as libc::c_int;
-        if fd < 0 {
-            return Err(last_error("pidfd_open(PIDFD_EMPTY)"));
-        }
-        // The aux argument is an int; AT_FDCWD goes through sign-extended and comes back.
-        let dirfd = libc::AT_FDCWD as usize;
-        if let Err(e) = config_key(
-            fd,
-            PIDFD_CONFIG_SET_PATH,
-            Some(c"path"),
-            self.path.as_ptr().cast(),
-            dirfd,
-        ) {
-            // SAFETY: `fd` is ours.
-            unsafe { libc::close(fd) };
-            return Err(e);
-        }
-        Ok(fd)
-    }
-
     fn pidfd_start(&self, attrs: bool) -> io::Result<()> {
-        let fd = self.embryo(attrs)?;
+        let fd = self.embryo(if attrs {
+            Template::Attrs
+        } else {
+            Template::Plain
+        })?;
         let result = start_embryo(fd, 0).and_then(|_| wait_pidfd(fd));
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
