@@ -13,7 +13,7 @@ help:
 	@echo "make build         build the kernel (the debug config make test uses)"
 	@echo "make bench         spawnbench in the guest (base config; instruction clock, then wall time)"
 	@echo "make bench-scaling spawnbench from parents of growing memory, fds and threads (faulting ones too)"
-	@echo "make fuzz          spawnfuzz campaigns in the guest (debug kernel; SEED, CAMPAIGNS, OPS, MEDDLER=1, KASAN=1)"
+	@echo "make fuzz          spawnfuzz campaigns in the guest (debug kernel; SEED, CAMPAIGNS, OPS, MEDDLER=1, NAMESPACES=1, NPROC=1, SECCOMP=1, KASAN=1)"
 	@echo "make export        write the commits base..HEAD of linux/ to patches/"
 	@echo "make check-series  apply, build and checkpatch every patch in order"
 	@echo "make deps          install the toolchain and tools (idempotent)"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Configure (tinyconfig + fragments) and build the kernel out of tree.
-# Usage: ci/build.sh [base|debug|bench|profile]
+# Usage: ci/build.sh [base|debug|bench|profile|nospawn]
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
@@ -9,6 +9,7 @@ frags=("$TOP/ci/config/base.config")
 [ "$flavour" = debug ] && frags+=("$TOP/ci/config/debug.config")
 [ "$flavour" = bench ] && frags+=("$TOP/ci/config/bench.config")
 [ "$flavour" = profile ] && frags+=("$TOP/ci/config/bench.config" "$TOP/ci/config/profile.config")
+[ "$flavour" = nospawn ] && frags+=("$TOP/ci/config/nospawn.config")
 if [ "$flavour" = debug ] && [ "${KASAN:-}" = 1 ]; then
 	frags+=("$TOP/ci/config/kasan.config")
 	flavour=debug-kasan
@@ -33,7 +34,8 @@ if [ "$(cat "$BUILD/.config-stamp" 2>/dev/null)" != "$stamp" ]; then
 	# Kconfig drops CONFIG_RUST without a word when scripts/rust_is_available.sh
 	# fails (for example when TARGET in the environment, which bindgen reads
 	# as its target triple, is set): say why before the check below fails.
-	if grep -qx 'CONFIG_RUST=y' "${frags[@]}" && ! grep -qx 'CONFIG_RUST=y' "$BUILD/.config"; then
+	if [ "$(cat "${frags[@]}" | sed -n 's/^CONFIG_RUST=//p' | tail -1)" = y ] &&
+		! grep -qx 'CONFIG_RUST=y' "$BUILD/.config"; then
 		echo "config: CONFIG_RUST was dropped; 'make rustavailable' says:" >&2
 		kmake -s rustavailable 2>&1 | tee -a "$OUT/config.log" >&2 || true
 	fi

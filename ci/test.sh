@@ -60,6 +60,10 @@ trap 'for p in $host_pid $ksft_pid; do kill_tree "$p"; done' EXIT
 "$TOP/ci/selftests-build.sh" >"$OUT/ksft.path" &
 ksft_pid=$!
 "$TOP/ci/build.sh" debug
+# The same tree without Rust, so without CONFIG_PIDFD_SPAWN: it must build
+# and link too (every kernel built without Rust is such a kernel).
+"$TOP/ci/build.sh" nospawn
+extra+=(--extra "nospawn-build=1,0,0")
 flavour=debug
 [ "${KASAN:-}" = 1 ] && flavour=debug-kasan
 wait $ksft_pid || die "the kselftest build failed (above)"

@@ -12,13 +12,21 @@
 //!   exits 0 (or is killed), and its embryo refuses a second start and more configuration;
 //! - no error number from the kernel's internal range (`-ERESTART*` and others) reaches user
 //!   space;
-//! - at the end the process holds the descriptors it held at the start, and has no child.
+//! - at the end the process holds the descriptors it held at the start, and has no child, and
+//!   (with the options that add operations) `pidfd_open(0, PIDFD_EMPTY)` still works: no
+//!   charge was left behind.
+//!
+//! The rarer operations with checks of their own (`SCM_RIGHTS`, sched probes, starts at
+//! `RLIMIT_NPROC`, sub-workers that change pid namespace or install seccomp filters) are in
+//! [`crate::special`]; campaigns in a process, user and namespaces of their own are set up by
+//! [`crate::isolate`].
 //!
 //! What the kernel must not do on any input (crash, warn, leak) the guest's console and
 //! kmemleak report; `make test` checks both after the campaigns ran.
 
 use crate::{
-    gen,
+    gen, isolate,
+    isolate::Env,
     mem::{Arena, KERNEL_ADDRESS, PAGE},
     rng::Rng,
     scratch::{Scratch, PROGRAMS, RUNNABLE},
@@ -32,9 +40,10 @@ use std::{
     ptr,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     thread,
+    time::Duration,
 };
 
 /// `PIDFD_INFO_PID` and `PIDFD_INFO_EMBRYO` of `struct pidfd_info`'s mask.
@@ -52,7 +61,7 @@ const P_PIDFD: libc::idtype_t = 3;
 const KERNEL_ERRNO_MIN: i32 = 512;
 
 /// The errors `pidfd_open(2)` documents for `PIDFD_EMPTY`.
-const OPEN_ERRORS: &[i32] = &[
+pub(crate) const OPEN_ERRORS: &[i32] = &[
     libc::EAGAIN,
     libc::EINVAL,
     libc::EMFILE,
@@ -62,7 +71,7 @@ const OPEN_ERRORS: &[i32] = &[
 ];
 
 /// The errors `pidfd_config(2)` documents, with those of resolving a path (`SET_PATH`).
-const CONFIG_ERRORS: &[i32] = &[
+pub(crate) const CONFIG_ERRORS: &[i32] = &[
     libc::E2BIG,
     libc::EACCES,
     libc::EBADF,
@@ -81,7 +90,7 @@ const CONFIG_ERRORS: &[i32] = &[
 /// The errors `pidfd_start(2)` documents: its own, and those of the calls its keys and file
 /// actions stand for (setsid, setpgid, setrlimit, sched_setattr, sched_setaffinity, setgroups,
 /// setresuid, setresgid, open, dup2, chdir, fchdir, tcsetpgrp, execve, clone3 into a cgroup).
-const START_ERRORS: &[i32] = &[
+pub(crate) const START_ERRORS: &[i32] = &[
     libc::E2BIG,
     libc::EACCES,
     libc::EAGAIN,
@@ -116,7 +125,9 @@ const START_ERRORS: &[i32] = &[
     libc::EWOULDBLOCK,
 ];
 
-/// What a campaign runs.
+/// What a campaign runs. [`Options::new`] gives the defaults: the `SCM_RIGHTS` operations and
+/// the out-of-range `sched` values on, the rest off. With `scm` and `sched` off too, a seed runs
+/// exactly the operations it ran before those existed.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The seed: the same seed runs the same operations with the same values.
@@ -128,6 +139,76 @@ pub struct Options {
     pub meddler: bool,
     /// Print each operation before it runs (to find the last one before a crash).
     pub verbose: bool,
+    /// Operations that pass embryos and pidfds with `SCM_RIGHTS` over unix socket pairs (an
+    /// unstarted embryo must be refused with `EINVAL`, a started one must pass), capture a
+    /// socket's end or an io_uring in an embryo, and close it all again.
+    pub scm: bool,
+    /// `struct sched_attr` values out of every range for the `sched` key, checked at
+    /// configuration, and probes that read a started process's nice value back.
+    pub sched: bool,
+    /// Run in a process of its own in new user, pid, mount and time namespaces, and now and then
+    /// `unshare(CLONE_NEWPID)` in a sub-worker whose embryos must then refuse to start.
+    pub namespaces: bool,
+    /// Run in a process of its own as this user ID (not 0), with `RLIMIT_NPROC` just above the
+    /// tasks it runs in, so that embryos often fail with `EAGAIN`; starts at the limit must work.
+    pub nproc: Option<u32>,
+    /// Now and then a sub-worker under random seccomp filters, whose starts must be refused as
+    /// the filters would refuse `execve()`.
+    pub seccomp: bool,
+}
+
+impl Options {
+    /// A campaign of `ops` operations from `seed`, with the default generators.
+    pub fn new(seed: u64, ops: u64) -> Self {
+        Options {
+            seed,
+            ops,
+            meddler: false,
+            verbose: false,
+            scm: true,
+            sched: true,
+            namespaces: false,
+            nproc: None,
+            seccomp: false,
+        }
+    }
+
+    /// Whether any operation beyond those of the first campaigns is on.
+    pub(crate) fn extended(&self) -> bool {
+        self.scm || self.sched || self.namespaces || self.nproc.is_some() || self.seccomp
+    }
+
+    /// Whether the campaign runs in a process of its own.
+    pub fn isolated(&self) -> bool {
+        self.namespaces || self.nproc.is_some()
+    }
+
+    /// The options in the words of the command line, for a campaign's heading.
+    pub fn describe(&self) -> String {
+        let mut s = format!("seed {} ops {}", self.seed, self.ops);
+        for (on, name) in [
+            (self.meddler, "meddler"),
+            (self.namespaces, "namespaces"),
+            (self.seccomp, "seccomp"),
+            (!self.scm, "no-scm"),
+            (!self.sched, "no-sched"),
+        ] {
+            if on {
+                s += " ";
+                s += name;
+            }
+        }
+        if let Some(uid) = self.nproc {
+            s += &format!(" nproc {uid}");
+        }
+        s
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new(1, 2000)
+    }
 }
 
 /// What a campaign did and found.
@@ -141,16 +222,80 @@ pub struct Report {
     pub started: u64,
     /// Broken promises, each with the operation and the seed's step.
     pub violations: Vec<String>,
+    /// Why the campaign did not run, if it did not (its namespaces or user could not be made):
+    /// it is then neither passed nor failed.
+    pub skipped: Option<String>,
 }
 
 impl Report {
-    fn merge(&mut self, other: Report) {
+    pub(crate) fn merge(&mut self, other: Report) {
         self.ops += other.ops;
         for (k, v) in other.results {
             *self.results.entry(k).or_default() += v;
         }
         self.started += other.started;
         self.violations.extend(other.violations);
+        if self.skipped.is_none() {
+            self.skipped = other.skipped;
+        }
+    }
+
+    /// A report of a campaign that could not run, for `why`.
+    pub(crate) fn skip(why: String) -> Self {
+        Report {
+            skipped: Some(why),
+            ..Report::default()
+        }
+    }
+
+    /// A report of one violation, `what`, outside any operation.
+    pub(crate) fn failure(what: String) -> Self {
+        Report {
+            violations: vec![what],
+            ..Report::default()
+        }
+    }
+
+    /// The report as lines of text, for a forked worker to hand it to its parent.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = format!("ops {}\nstarted {}\n", self.ops, self.started);
+        if let Some(why) = &self.skipped {
+            out += &format!("skipped {}\n", escape(why));
+        }
+        for (&(call, e), n) in &self.results {
+            out += &format!("result {e} {n} {call}\n");
+        }
+        for v in &self.violations {
+            out += &format!("violation {}\n", escape(v));
+        }
+        out
+    }
+
+    /// The report that [`Report::encode`] wrote, or what is wrong with the text.
+    pub(crate) fn decode(text: &str) -> Result<Report, String> {
+        let mut r = Report::default();
+        for line in text.lines() {
+            let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let bad = || format!("bad report line {line:?}");
+            match tag {
+                "ops" => r.ops = rest.parse().map_err(|_| bad())?,
+                "started" => r.started = rest.parse().map_err(|_| bad())?,
+                "skipped" => r.skipped = Some(unescape(rest)),
+                "violation" => r.violations.push(unescape(rest)),
+                "result" => {
+                    let mut parts = rest.splitn(3, ' ');
+                    let (Some(e), Some(n), Some(call)) = (parts.next(), parts.next(), parts.next())
+                    else {
+                        return Err(bad());
+                    };
+                    let e: i32 = e.parse().map_err(|_| bad())?;
+                    let n: u64 = n.parse().map_err(|_| bad())?;
+                    *r.results.entry((intern(call), e)).or_default() += n;
+                }
+                _ => return Err(bad()),
+            }
+        }
+        Ok(r)
     }
 
     /// How many calls of `call` returned `errno` (0: succeeded).
@@ -160,7 +305,11 @@ impl Report {
 
     /// A table of the results, one line per call.
     pub fn summary(&self) -> String {
-        let mut out = format!(
+        let mut out = match &self.skipped {
+            Some(why) => format!("skipped: {why}\n"),
+            None => String::new(),
+        };
+        out += &format!(
             "{} operations, {} processes started, {} violations\n",
             self.ops,
             self.started,
@@ -179,6 +328,41 @@ impl Report {
         }
         out
     }
+}
+
+/// `\` and newlines escaped, so that a message is one line.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The name of a call as a `&'static str`, as the results table keys it: each distinct name
+/// that a worker reports is kept once for the life of the process.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(n);
+    n
 }
 
 /// The symbolic name of an errno value (0 is "ok").
@@ -220,6 +404,15 @@ pub fn errno_name(e: i32) -> String {
         (libc::ELIBBAD, "ELIBBAD"),
         (libc::EMSGSIZE, "EMSGSIZE"),
         (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+        (libc::EPIPE, "EPIPE"),
+        (libc::EUSERS, "EUSERS"),
+        (libc::ENOTSOCK, "ENOTSOCK"),
+        (libc::ENOBUFS, "ENOBUFS"),
+        (libc::ETOOMANYREFS, "ETOOMANYREFS"),
+        (libc::ECONNREFUSED, "ECONNREFUSED"),
+        (libc::EXDEV, "EXDEV"),
+        (libc::EDOM, "EDOM"),
+        (libc::ERANGE, "ERANGE"),
     ];
     names
         .iter()
@@ -229,7 +422,7 @@ pub fn errno_name(e: i32) -> String {
 }
 
 /// The result of a raw syscall: the return value, or the errno.
-fn result(ret: libc::c_long) -> Result<libc::c_long, i32> {
+pub(crate) fn result(ret: libc::c_long) -> Result<libc::c_long, i32> {
     if ret < 0 {
         Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     } else {
@@ -239,7 +432,7 @@ fn result(ret: libc::c_long) -> Result<libc::c_long, i32> {
 
 /// What the campaign knows about an embryo it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     /// Never started: every "as a process that does not exist" answer must hold.
     Fresh,
     /// Started in place; its process was reaped.
@@ -249,9 +442,9 @@ enum State {
 }
 
 #[derive(Debug)]
-struct Slot {
-    fd: RawFd,
-    state: State,
+pub(crate) struct Slot {
+    pub(crate) fd: RawFd,
+    pub(crate) state: State,
     /// `start-suspended` was set: the started process stops before its first instruction.
     suspended: bool,
 }
@@ -282,23 +475,46 @@ fn place(r: &mut Rng) -> Place {
 }
 
 /// The state both kinds of worker share.
-struct Worker<'a> {
-    rng: Rng,
-    report: Report,
-    scratch: &'a Scratch,
+pub(crate) struct Worker<'a> {
+    pub(crate) rng: Rng,
+    pub(crate) report: Report,
+    pub(crate) scratch: &'a Scratch,
     programs: Vec<Vec<u8>>,
     key_arena: Arena,
     value_arena: Arena,
     out_arena: Arena,
     /// Values whose pointers are passed; kept until the call returned.
     keep: Vec<Vec<u8>>,
-    step: u64,
+    pub(crate) step: u64,
     verbose: bool,
-    who: &'static str,
+    pub(crate) who: &'static str,
+    /// `struct sched_attr` values out of range ([`Options::sched`]).
+    wide_sched: bool,
+    /// In a sub-worker forked from a process with another thread: print nothing (the other
+    /// thread may have held the lock of stderr at the fork); the report carries it all.
+    pub(crate) quiet: bool,
+}
+
+/// One `pidfd_config()` call that [`Worker::config`] made.
+pub(crate) struct ConfigCall {
+    /// The key, if a valid pointer to it was passed.
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) cmd: u32,
+    /// The value's bytes, and whether a valid pointer to exactly these was passed.
+    pub(crate) value: Vec<u8>,
+    pub(crate) value_valid: bool,
+    pub(crate) aux: i64,
+    pub(crate) res: Result<libc::c_long, i32>,
 }
 
 impl<'a> Worker<'a> {
-    fn new(seed: u64, scratch: &'a Scratch, verbose: bool, who: &'static str) -> Self {
+    fn new(
+        seed: u64,
+        scratch: &'a Scratch,
+        verbose: bool,
+        who: &'static str,
+        wide_sched: bool,
+    ) -> Self {
         let mut programs: Vec<Vec<u8>> = PROGRAMS
             .iter()
             .map(|p| scratch.cpath(p).into_bytes())
@@ -319,23 +535,27 @@ impl<'a> Worker<'a> {
             step: 0,
             verbose,
             who,
+            wide_sched,
+            quiet: false,
         }
     }
 
-    fn violation(&mut self, what: String) {
+    pub(crate) fn violation(&mut self, what: String) {
         let msg = format!("{} step {}: {what}", self.who, self.step);
-        eprintln!("VIOLATION {msg}");
+        if !self.quiet {
+            eprintln!("VIOLATION {msg}");
+        }
         self.report.violations.push(msg);
     }
 
-    fn trace(&self, what: &str) {
-        if self.verbose {
+    pub(crate) fn trace(&self, what: &str) {
+        if self.verbose && !self.quiet {
             eprintln!("{} {}: {what}", self.who, self.step);
         }
     }
 
     /// Records a result and checks it against the documented errors of `call`.
-    fn check(
+    pub(crate) fn check(
         &mut self,
         call: &'static str,
         res: Result<libc::c_long, i32>,
@@ -395,14 +615,8 @@ impl<'a> Worker<'a> {
         *self.rng.pick(&choices)
     }
 
-    /// One `pidfd_config()` call with random arguments on `fd`; returns the key name (if a
-    /// valid one was passed) and the result.
-    fn config(
-        &mut self,
-        fd: RawFd,
-        fds: &[RawFd],
-        no_suspend: bool,
-    ) -> (Option<Vec<u8>>, Result<libc::c_long, i32>) {
+    /// One `pidfd_config()` call with random arguments on `fd`.
+    fn config(&mut self, fd: RawFd, fds: &[RawFd], no_suspend: bool) -> ConfigCall {
         let r = &mut self.rng;
         let cmd: u32 = if r.chance(1, 25) {
             *r.pick(&[7u32, 8, 255, 0x8000_0000, u32::MAX])
@@ -432,8 +646,10 @@ impl<'a> Worker<'a> {
             2 => {
                 value = if r.chance(1, 60) {
                     vec![b'b'; *r.pick(&[4 << 20, (4 << 20) + 1])]
+                } else if self.wide_sched && key == b"sched" && r.chance(3, 4) {
+                    gen::sched_attr_wide(r)
                 } else {
-                    gen::blob(r)
+                    gen::blob_with(r, self.wide_sched)
                 };
                 aux = value.len() as i64;
                 if r.chance(1, 15) {
@@ -523,10 +739,17 @@ impl<'a> Worker<'a> {
         };
         let res = result(ret);
         self.keep.clear();
-        (valid_key.then_some(key), res)
+        ConfigCall {
+            key: valid_key.then_some(key),
+            cmd,
+            value_valid: !null_value && matches!(value_place, Place::Valid),
+            value,
+            aux,
+            res,
+        }
     }
 
-    fn ctx_errno(&self, res: Result<libc::c_long, i32>) -> String {
+    pub(crate) fn ctx_errno(&self, res: Result<libc::c_long, i32>) -> String {
         match res {
             Ok(v) => format!("ok {v}"),
             Err(e) => errno_name(e),
@@ -534,7 +757,7 @@ impl<'a> Worker<'a> {
     }
 
     /// A violation unless `res` is the error `want`: what an unstarted embryo must answer.
-    fn expect_err(&mut self, what: &str, res: Result<libc::c_long, i32>, want: i32) {
+    pub(crate) fn expect_err(&mut self, what: &str, res: Result<libc::c_long, i32>, want: i32) {
         if res != Err(want) {
             let c = self.ctx_errno(res);
             self.violation(format!("{what}: {c}, not {}", errno_name(want)));
@@ -764,16 +987,18 @@ impl<'a> Worker<'a> {
 }
 
 /// The thread that owns the embryos: opens, configures, starts, probes and closes them.
-struct Owner<'a> {
-    w: Worker<'a>,
-    slots: Vec<Slot>,
+pub(crate) struct Owner<'a> {
+    pub(crate) w: Worker<'a>,
+    pub(crate) slots: Vec<Slot>,
     /// Descriptors that are not embryos: a file, a directory, our own pidfd.
-    others: Vec<RawFd>,
+    pub(crate) others: Vec<RawFd>,
     /// Whether a meddler runs beside.
-    meddled: bool,
+    pub(crate) meddled: bool,
+    /// The options, for the operations they add.
+    pub(crate) opts: Options,
 }
 
-const SLOTS: usize = 4;
+pub(crate) const SLOTS: usize = 4;
 
 impl<'a> Owner<'a> {
     fn new(opts: &Options, scratch: &'a Scratch) -> Self {
@@ -793,10 +1018,11 @@ impl<'a> Owner<'a> {
         assert!(me >= 0, "pidfd_open(self)");
         others.push(me as RawFd);
         Owner {
-            w: Worker::new(opts.seed, scratch, opts.verbose, "owner"),
+            w: Worker::new(opts.seed, scratch, opts.verbose, "owner", opts.sched),
             slots: Vec::new(),
             others,
             meddled: opts.meddler,
+            opts: opts.clone(),
         }
     }
 
@@ -807,7 +1033,7 @@ impl<'a> Owner<'a> {
     }
 
     /// A slot index, or None when there is none.
-    fn slot(&mut self) -> Option<usize> {
+    pub(crate) fn slot(&mut self) -> Option<usize> {
         if self.slots.is_empty() {
             None
         } else {
@@ -816,6 +1042,14 @@ impl<'a> Owner<'a> {
     }
 
     fn op(&mut self) {
+        // The added operations draw from the generator only when one of them is on, so that
+        // without them a seed runs what it always ran.
+        if self.opts.extended() {
+            let x = self.w.rng.below(1000);
+            if self.special(x) {
+                return;
+            }
+        }
         match self.w.rng.below(100) {
             0..=9 => self.open(),
             10..=49 => self.config(),
@@ -899,12 +1133,18 @@ impl<'a> Owner<'a> {
             Some(i) if self.w.rng.chance(9, 10) => (self.slots[i].fd, Some(i)),
             _ => (self.w.other_fd(&self.others.clone()), None),
         };
-        let (key, res) = self.w.config(fd, &fds, false);
+        let call = self.w.config(fd, &fds, false);
+        let (key, res) = (call.key.clone(), call.res);
         let ctx = format!(
             "fd {fd}, key {:?}",
             key.as_deref().map(String::from_utf8_lossy)
         );
         self.w.check("pidfd_config", res, CONFIG_ERRORS, &ctx);
+        if let Some(i) = slot {
+            if self.opts.sched && self.slots[i].state == State::Fresh {
+                self.check_sched_config(&call, &ctx);
+            }
+        }
         if let (Some(i), Ok(_)) = (slot, res) {
             if key.as_deref() == Some(b"start-suspended") {
                 self.slots[i].suspended = true;
@@ -961,6 +1201,27 @@ impl<'a> Owner<'a> {
             self.w.violation(format!(
                 "setting path {path:?} on a fresh embryo: {}",
                 self.w.ctx_errno(res)
+            ));
+        }
+    }
+
+    /// Whether a `sched` blob set on an unstarted embryo got the answer its bytes call for.
+    fn check_sched_config(&mut self, call: &ConfigCall, ctx: &str) {
+        let plain = call.key.as_deref() == Some(b"sched")
+            && call.cmd == 2
+            && call.value_valid
+            && call.aux == call.value.len() as i64
+            && !call.value.is_empty();
+        if !plain || call.res == Err(libc::ENOMEM) {
+            return;
+        }
+        let want = gen::sched_config_result(&call.value);
+        if call.res.map(|_| ()) != want {
+            let got = self.w.ctx_errno(call.res);
+            let want = want.err().map_or("ok".into(), errno_name);
+            self.w.violation(format!(
+                "sched of {} bytes: {got}, not {want} ({ctx})",
+                call.value.len()
             ));
         }
     }
@@ -1056,7 +1317,7 @@ impl<'a> Owner<'a> {
     }
 
     /// A started embryo refuses a second start and more configuration.
-    fn after_start(&mut self, fd: RawFd) {
+    pub(crate) fn after_start(&mut self, fd: RawFd) {
         let mut args = sys::StartArgs::default();
         // SAFETY: `args` is a valid struct of the size given.
         let res = result(unsafe {
@@ -1091,7 +1352,7 @@ impl<'a> Owner<'a> {
     }
 
     /// Waits for the process of `pidfd`, which `pidfd_start()` said is `pid`, and checks it.
-    fn reap(&mut self, pidfd: RawFd, pid: u64, suspended: bool) {
+    pub(crate) fn reap(&mut self, pidfd: RawFd, pid: u64, suspended: bool) {
         if pid == 0 || pid > i32::MAX as u64 {
             self.w.violation(format!("pidfd_start returned pid {pid}"));
         }
@@ -1171,7 +1432,7 @@ impl<'a> Owner<'a> {
     }
 
     /// No zombie to reap and no SIGCHLD pending: what a failed start must leave.
-    fn no_child(&mut self, what: &str) {
+    pub(crate) fn no_child(&mut self, what: &str) {
         // SAFETY: An empty set to fill.
         let pending = unsafe {
             let mut set: libc::sigset_t = core::mem::zeroed();
@@ -1199,7 +1460,7 @@ impl<'a> Owner<'a> {
         }
     }
 
-    fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         if let Some(i) = self.slot() {
             let s = self.slots.swap_remove(i);
             self.w.trace(&format!("close({})", s.fd));
@@ -1301,7 +1562,7 @@ impl<'a> Owner<'a> {
 }
 
 /// Takes any pending SIGCHLD (blocked in every thread of a campaign).
-fn drain_sigchld() {
+pub(crate) fn drain_sigchld() {
     // SAFETY: A set with SIGCHLD, and a zero timeout.
     unsafe {
         let mut set: libc::sigset_t = core::mem::zeroed();
@@ -1332,8 +1593,14 @@ fn open_fds() -> Vec<String> {
 
 /// The second thread: configuration and probes on whatever descriptor numbers the owner may
 /// hold; never a start, a close, a read() or a waitid().
-fn meddle(seed: u64, scratch: &Scratch, stop: &AtomicBool, verbose: bool) -> Report {
-    let mut w = Worker::new(seed ^ 0x5eed_0f0d_dba1_1e55, scratch, verbose, "meddler");
+fn meddle(seed: u64, scratch: &Scratch, stop: &AtomicBool, verbose: bool, sched: bool) -> Report {
+    let mut w = Worker::new(
+        seed ^ 0x5eed_0f0d_dba1_1e55,
+        scratch,
+        verbose,
+        "meddler",
+        sched,
+    );
     while !stop.load(Ordering::Relaxed) {
         w.step += 1;
         w.report.ops += 1;
@@ -1341,12 +1608,12 @@ fn meddle(seed: u64, scratch: &Scratch, stop: &AtomicBool, verbose: bool) -> Rep
         match w.rng.below(3) {
             0 | 1 => {
                 let fds: Vec<RawFd> = (0..16).collect();
-                let (key, res) = w.config(fd, &fds, true);
+                let call = w.config(fd, &fds, true);
                 let ctx = format!(
                     "fd {fd}, key {:?}",
-                    key.as_deref().map(String::from_utf8_lossy)
+                    call.key.as_deref().map(String::from_utf8_lossy)
                 );
-                w.check("pidfd_config", res, CONFIG_ERRORS, &ctx);
+                w.check("pidfd_config", call.res, CONFIG_ERRORS, &ctx);
             }
             _ => w.probe(fd, false, true),
         }
@@ -1354,9 +1621,23 @@ fn meddle(seed: u64, scratch: &Scratch, stop: &AtomicBool, verbose: bool) -> Rep
     w.report
 }
 
-/// Runs one campaign in the scratch directory, which is the working directory meanwhile.
+/// Runs one campaign in a scratch directory of its own, which is the working directory
+/// meanwhile: in this process, or with [`Options::namespaces`] or [`Options::nproc`] in a
+/// forked process of its own, which may report the campaign as skipped.
 pub fn run(opts: &Options) -> Report {
+    if opts.isolated() {
+        return isolate::run_isolated(opts, isolate::timeout(opts), run_in);
+    }
     let scratch = Scratch::new(&format!("{:x}", opts.seed)).expect("scratch directory");
+    let env = Env {
+        isolated: false,
+        final_opens: u64::from(opts.extended()),
+    };
+    run_in(opts, &scratch, &env)
+}
+
+/// Runs one campaign in `scratch`, in this process as it is.
+pub(crate) fn run_in(opts: &Options, scratch: &Scratch, env: &Env) -> Report {
     let cwd = std::env::current_dir().expect("current directory");
     std::env::set_current_dir(scratch.dir()).expect("chdir to the scratch directory");
     // SIGCHLD blocked (and inherited by the meddler), so that its arrival can be checked.
@@ -1376,11 +1657,10 @@ pub fn run(opts: &Options) -> Report {
     let mut report = thread::scope(|s| {
         let meddler = opts.meddler.then(|| {
             let stop = stop.clone();
-            let scratch = &scratch;
-            let (seed, verbose) = (opts.seed, opts.verbose);
-            s.spawn(move || meddle(seed, scratch, &stop, verbose))
+            let (seed, verbose, sched) = (opts.seed, opts.verbose, opts.sched);
+            s.spawn(move || meddle(seed, scratch, &stop, verbose, sched))
         });
-        let mut owner = Owner::new(opts, &scratch);
+        let mut owner = Owner::new(opts, scratch);
         for step in 1..=opts.ops {
             owner.w.step = step;
             owner.w.report.ops += 1;
@@ -1394,6 +1674,9 @@ pub fn run(opts: &Options) -> Report {
         report
     });
 
+    if env.final_opens > 0 {
+        final_opens(&mut report, env.final_opens);
+    }
     let fds_after = open_fds().len();
     if fds_after != fds_before {
         report.violations.push(format!(
@@ -1402,6 +1685,95 @@ pub fn run(opts: &Options) -> Report {
     }
     // SAFETY: The mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, ptr::null_mut()) };
-    std::env::set_current_dir(cwd).expect("chdir back");
+    if env.isolated {
+        // A forked worker ends here; its caller's directory may be out of its reach.
+        let _ = std::env::set_current_dir(cwd);
+    } else {
+        std::env::set_current_dir(cwd).expect("chdir back");
+    }
     report
+}
+
+/// Once everything is closed: `count` embryos must open (and are closed again), so that no
+/// embryo, start or socket left an `RLIMIT_NPROC` or `pids.max` charge behind. `EAGAIN` is
+/// retried for a while: a process whose start failed, or the meddler's thread, is released by
+/// the kernel a moment after it is gone for user space.
+fn final_opens(report: &mut Report, count: u64) {
+    let mut fds = Vec::new();
+    for i in 0..count {
+        let mut tries = 0;
+        let res = loop {
+            // SAFETY: pidfd_open() reads no memory.
+            let res = result(unsafe { libc::syscall(libc::SYS_pidfd_open, 0, sys::PIDFD_EMPTY) });
+            if res != Err(libc::EAGAIN) || tries >= 100 {
+                break res;
+            }
+            tries += 1;
+            thread::sleep(Duration::from_millis(20));
+        };
+        *report
+            .results
+            .entry(("pidfd_open(end)", res.err().unwrap_or(0)))
+            .or_default() += 1;
+        match res {
+            Ok(fd) => fds.push(fd as RawFd),
+            Err(e) => {
+                report.violations.push(format!(
+                    "at the end, with everything closed, embryo {} of {count} failed: {}",
+                    i + 1,
+                    errno_name(e)
+                ));
+                break;
+            }
+        }
+    }
+    for fd in fds {
+        // SAFETY: Ours.
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_survive_their_text() {
+        let mut r = Report {
+            ops: 12,
+            started: 3,
+            skipped: Some("no\\time\nnamespaces".into()),
+            ..Report::default()
+        };
+        r.results
+            .insert(("pidfd_start(newpid)", libc::EOPNOTSUPP), 4);
+        r.results.insert(("read(log)", 0), 1);
+        r.violations
+            .push("owner step 9: two\nlines, a \\n and \\".into());
+        let back = Report::decode(&r.encode()).unwrap();
+        assert_eq!(back.ops, 12);
+        assert_eq!(back.started, 3);
+        assert_eq!(back.skipped, r.skipped);
+        assert_eq!(back.results, r.results);
+        assert_eq!(back.violations, r.violations);
+        assert!(Report::decode("result x 1 y\n").is_err());
+        assert!(Report::decode("nonsense\n").is_err());
+        let mut sum = Report::default();
+        sum.merge(back);
+        sum.merge(Report::decode(&r.encode()).unwrap());
+        assert_eq!(sum.count("pidfd_start(newpid)", libc::EOPNOTSUPP), 8);
+        assert!(sum.summary().starts_with("skipped: no\\time\nnamespaces\n"));
+    }
+
+    #[test]
+    fn without_the_new_options_nothing_new_is_drawn() {
+        let mut o = Options::new(1, 1);
+        assert!(o.extended() && !o.isolated());
+        o.scm = false;
+        o.sched = false;
+        assert!(!o.extended());
+        assert_eq!(o.describe(), "seed 1 ops 1 no-scm no-sched");
+        o.nproc = Some(54500);
+        assert!(o.extended() && o.isolated());
+    }
 }

@@ -178,6 +178,11 @@ pub fn string_list(r: &mut Rng) -> Vec<u8> {
 
 /// A blob value for one of the blob keys, or random bytes.
 pub fn blob(r: &mut Rng) -> Vec<u8> {
+    blob_with(r, false)
+}
+
+/// [`blob`], whose `struct sched_attr` blobs come from [`sched_attr_wide`] when `wide_sched`.
+pub fn blob_with(r: &mut Rng, wide_sched: bool) -> Vec<u8> {
     match r.below(9) {
         0 | 1 => string_list(r),
         2 => {
@@ -218,6 +223,7 @@ pub fn blob(r: &mut Rng) -> Vec<u8> {
             }
             v
         }
+        5 if wide_sched => sched_attr_wide(r),
         5 => sched_attr(r),
         6 => {
             // A CPU bitmap.
@@ -260,6 +266,131 @@ pub fn sched_attr(r: &mut Rng) -> Vec<u8> {
         v[size - 1] = 1;
     }
     v.truncate(size);
+    v
+}
+
+/// `SCHED_ATTR_SIZE_VER0`: the first `struct sched_attr`, without the utilization clamps.
+pub const SCHED_ATTR_SIZE_VER0: usize = 48;
+/// `SCHED_ATTR_SIZE_VER1`: with `sched_util_min` and `sched_util_max`, the struct as the series'
+/// kernel knows it.
+pub const SCHED_ATTR_SIZE_VER1: usize = 56;
+/// `SCHED_FLAG_UTIL_CLAMP_MIN | SCHED_FLAG_UTIL_CLAMP_MAX`.
+pub const SCHED_FLAG_UTIL_CLAMP: u64 = 0x20 | 0x40;
+/// The nice values `sched_setattr(2)` clamps `sched_nice` to.
+pub const NICE_RANGE: (i32, i32) = (-20, 19);
+
+/// A `struct sched_attr` with fields out of every range: nice values far outside -20..19 (and
+/// `i32::MIN`, `i32::MAX`), policies 0 to 7 and garbage, any combination of the seven known
+/// flags (the utilization clamps among them) and now and then an unknown one, and blob sizes
+/// around 48, 56 and a page, with a `size` field that mostly but not always matches.
+pub fn sched_attr_wide(r: &mut Rng) -> Vec<u8> {
+    let len = *r.pick(&[
+        48usize, 48, 48, 56, 56, 56, 0, 8, 47, 49, 52, 55, 57, 64, 4095, 4096, 4097,
+    ]);
+    let mut v = vec![0u8; len.max(SCHED_ATTR_SIZE_VER1)];
+    let size_field = if r.chance(7, 8) {
+        len as u32
+    } else {
+        *r.pick(&[0u32, 48, 56, 4096, u32::MAX])
+    };
+    v[0..4].copy_from_slice(&size_field.to_ne_bytes());
+    let policy = if r.chance(4, 5) {
+        r.below(8) as u32
+    } else {
+        *r.pick(&[8u32, 99, 0x4000_0000, 0x8000_0000, u32::MAX])
+    };
+    v[4..8].copy_from_slice(&policy.to_ne_bytes());
+    let mut flags = match r.below(4) {
+        0 => 0,
+        1 => *r.pick(&[0x20u64, 0x40, 0x60]),
+        _ => r.below(0x80),
+    };
+    if r.chance(1, 12) {
+        flags |= 1 << r.below(64);
+    }
+    v[8..16].copy_from_slice(&flags.to_ne_bytes());
+    let nice: i32 = match r.below(4) {
+        0 => *r.pick(&[
+            i32::MIN,
+            i32::MAX,
+            i32::MIN + 1,
+            -21,
+            -20,
+            -1,
+            0,
+            1,
+            19,
+            20,
+            40,
+            -40,
+        ]),
+        _ => r.below(2001) as i32 - 1000,
+    };
+    v[16..20].copy_from_slice(&nice.to_ne_bytes());
+    let prio = *r.pick(&[0u32, 0, 1, 50, 99, 100, u32::MAX]);
+    v[20..24].copy_from_slice(&prio.to_ne_bytes());
+    if policy == 6 || r.chance(1, 8) {
+        // runtime <= deadline <= period mostly, as SCHED_DEADLINE wants them.
+        let t = [
+            0u64,
+            1_000,
+            1_000_000,
+            10_000_000,
+            100_000_000,
+            1 << 63,
+            u64::MAX,
+        ];
+        let mut d = [*r.pick(&t), *r.pick(&t), *r.pick(&t)];
+        if r.chance(3, 4) {
+            d.sort_unstable();
+        }
+        for (i, off) in [24, 32, 40].into_iter().enumerate() {
+            v[off..off + 8].copy_from_slice(&d[i].to_ne_bytes());
+        }
+    }
+    // sched_util_min and sched_util_max: 0..=1024 is the range.
+    let util = [0u32, 0, 512, 1024, 1025, u32::MAX];
+    let (lo, hi) = (*r.pick(&util), *r.pick(&util));
+    v[48..52].copy_from_slice(&lo.to_ne_bytes());
+    v[52..56].copy_from_slice(&hi.to_ne_bytes());
+    if len > SCHED_ATTR_SIZE_VER1 && r.chance(1, 3) {
+        let i = SCHED_ATTR_SIZE_VER1 + r.index(len - SCHED_ATTR_SIZE_VER1);
+        v[i] = 1;
+    }
+    v.truncate(len);
+    v
+}
+
+/// What `pidfd_config(SET_BINARY, "sched", bytes)` must answer on an unstarted embryo: the
+/// checks `sched_setattr(2)` makes while it copies the structure, with the length of the blob as
+/// the structure's size (the `size` field is not looked at). `sched_nice` is clamped, not
+/// refused, and the policy and the other values are checked by the start.
+pub fn sched_config_result(bytes: &[u8]) -> Result<(), i32> {
+    if bytes.len() < SCHED_ATTR_SIZE_VER0 {
+        return Err(libc::EINVAL);
+    }
+    if bytes.len() > SCHED_ATTR_SIZE_VER1 && bytes[SCHED_ATTR_SIZE_VER1..].iter().any(|&b| b != 0) {
+        return Err(libc::E2BIG);
+    }
+    let flags = u64::from_ne_bytes(bytes[8..16].try_into().expect("8 bytes"));
+    if flags & SCHED_FLAG_UTIL_CLAMP != 0 && bytes.len() < SCHED_ATTR_SIZE_VER1 {
+        return Err(libc::EINVAL);
+    }
+    Ok(())
+}
+
+/// The nice value `sched_setattr(2)` gives a process for `sched_nice`.
+pub fn clamp_nice(nice: i32) -> i32 {
+    nice.clamp(NICE_RANGE.0, NICE_RANGE.1)
+}
+
+/// A 48-byte `struct sched_attr` for `SCHED_OTHER` (or `SCHED_BATCH`) with only a nice value:
+/// what the sched probe starts a process with, to read its nice value back.
+pub fn sched_nice_only(policy: u32, nice: i32) -> Vec<u8> {
+    let mut v = vec![0u8; SCHED_ATTR_SIZE_VER0];
+    v[0..4].copy_from_slice(&(SCHED_ATTR_SIZE_VER0 as u32).to_ne_bytes());
+    v[4..8].copy_from_slice(&policy.to_ne_bytes());
+    v[16..20].copy_from_slice(&nice.to_ne_bytes());
     v
 }
 
@@ -381,6 +512,54 @@ mod tests {
                 assert_eq!(size, v.len());
             }
         }
+    }
+
+    #[test]
+    fn wide_sched_attrs_reach_every_case() {
+        let mut r = Rng::new(11);
+        let (mut ok, mut einval, mut e2big, mut clamp_short, mut far_nice) = (0, 0, 0, 0, 0);
+        for _ in 0..4000 {
+            let v = sched_attr_wide(&mut r);
+            match sched_config_result(&v) {
+                Ok(()) => ok += 1,
+                Err(libc::EINVAL) => einval += 1,
+                Err(libc::E2BIG) => e2big += 1,
+                Err(e) => panic!("errno {e}"),
+            }
+            if v.len() >= SCHED_ATTR_SIZE_VER0 {
+                let flags = u64::from_ne_bytes(v[8..16].try_into().unwrap());
+                if flags & SCHED_FLAG_UTIL_CLAMP != 0 && v.len() < SCHED_ATTR_SIZE_VER1 {
+                    clamp_short += 1;
+                }
+                let nice = i32::from_ne_bytes(v[16..20].try_into().unwrap());
+                if clamp_nice(nice) != nice {
+                    far_nice += 1;
+                }
+            }
+        }
+        assert!(ok > 1500, "{ok}");
+        for n in [einval, e2big, clamp_short, far_nice] {
+            assert!(n > 40, "{einval} {e2big} {clamp_short} {far_nice}");
+        }
+    }
+
+    #[test]
+    fn sched_config_result_follows_sched_copy_attr() {
+        let mut v = sched_nice_only(0, 1000);
+        assert_eq!(sched_config_result(&v), Ok(()));
+        assert_eq!(sched_config_result(&v[..47]), Err(libc::EINVAL));
+        // A utilization clamp in a VER0 structure.
+        v[8] = 0x20;
+        assert_eq!(sched_config_result(&v), Err(libc::EINVAL));
+        v.resize(SCHED_ATTR_SIZE_VER1, 0);
+        assert_eq!(sched_config_result(&v), Ok(()));
+        v.resize(4096, 0);
+        assert_eq!(sched_config_result(&v), Ok(()));
+        v[4095] = 1;
+        assert_eq!(sched_config_result(&v), Err(libc::E2BIG));
+        assert_eq!(clamp_nice(i32::MIN), -20);
+        assert_eq!(clamp_nice(40), 19);
+        assert_eq!(clamp_nice(-3), -3);
     }
 
     #[test]

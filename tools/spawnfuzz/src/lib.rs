@@ -6,8 +6,12 @@
 
 pub mod campaign;
 pub mod gen;
+pub mod isolate;
 pub mod mem;
 pub mod rng;
+pub mod scm;
 pub mod scratch;
+pub mod seccomp;
+mod special;
 
 pub use campaign::{run, Options, Report};

@@ -74,7 +74,16 @@ impl Scratch {
     pub fn new(tag: &str) -> io::Result<Self> {
         let dir = PathBuf::from(format!("/tmp/spawnfuzz-{}-{tag}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir)?;
+        Self::at(dir)
+    }
+
+    /// Makes the programs in `dir`, which may exist already (empty, or a file system just
+    /// mounted there), and is removed with its contents when dropped (a mount point stays).
+    pub fn at(dir: PathBuf) -> io::Result<Self> {
+        match fs::create_dir(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
         let s = Scratch { dir };
         s.write("noop", &noop_elf(), 0o755)?;
