@@ -363,8 +363,8 @@ pub fn sched_attr_wide(r: &mut Rng) -> Vec<u8> {
 
 /// What `pidfd_config(SET_BINARY, "sched", bytes)` must answer on an unstarted embryo: the
 /// checks `sched_setattr(2)` makes while it copies the structure, with the length of the blob as
-/// the structure's size (the `size` field is not looked at). `sched_nice` is clamped, not
-/// refused, and the policy and the other values are checked by the start.
+/// the structure's size (the `size` field is not looked at), and a negative policy. `sched_nice`
+/// is clamped, not refused, and the other values are checked by the start.
 pub fn sched_config_result(bytes: &[u8]) -> Result<(), i32> {
     if bytes.len() < SCHED_ATTR_SIZE_VER0 {
         return Err(libc::EINVAL);
@@ -374,6 +374,11 @@ pub fn sched_config_result(bytes: &[u8]) -> Result<(), i32> {
     }
     let flags = u64::from_ne_bytes(bytes[8..16].try_into().expect("8 bytes"));
     if flags & SCHED_FLAG_UTIL_CLAMP != 0 && bytes.len() < SCHED_ATTR_SIZE_VER1 {
+        return Err(libc::EINVAL);
+    }
+    // sched_setattr(2) refuses a negative policy before it looks at SCHED_FLAG_KEEP_POLICY.
+    let policy = i32::from_ne_bytes(bytes[4..8].try_into().expect("4 bytes"));
+    if policy < 0 {
         return Err(libc::EINVAL);
     }
     Ok(())
@@ -557,6 +562,10 @@ mod tests {
         assert_eq!(sched_config_result(&v), Ok(()));
         v[4095] = 1;
         assert_eq!(sched_config_result(&v), Err(libc::E2BIG));
+        v[4095] = 0;
+        // A negative policy, as sys_sched_setattr() refuses it.
+        v[4..8].copy_from_slice(&(-1i32).to_ne_bytes());
+        assert_eq!(sched_config_result(&v), Err(libc::EINVAL));
         assert_eq!(clamp_nice(i32::MIN), -20);
         assert_eq!(clamp_nice(40), 19);
         assert_eq!(clamp_nice(-3), -3);

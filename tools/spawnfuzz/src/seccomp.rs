@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Seccomp filters for the sub-workers that check `pidfd_start()` against them: the child's
-//! exec runs in the kernel, so `pidfd_start()` asks the caller's filters about the `execve()` it
-//! stands for, and must fail with the errno of a `SECCOMP_RET_ERRNO` (`EPERM` for an errno of 0)
-//! or `EPERM` for any action other than `ALLOW` and `LOG`, killing and trapping nothing.
+//! Seccomp filters for the sub-workers that check `pidfd_start()` against them: a start runs in
+//! the kernel, so `pidfd_start()` asks the caller's filters about the `clone()`, `execve()` and
+//! `execveat()` it stands for, in that order, and must fail with the errno of the first
+//! `SECCOMP_RET_ERRNO` (`EPERM` for an errno of 0) or `EPERM` for any action other than `ALLOW`
+//! and `LOG`, killing and trapping nothing.
 //!
 //! A filter answers one action to `execve()`, another to one other syscall, and allows the rest.
 
@@ -13,8 +14,10 @@ use std::io;
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 /// `__NR_execve` on x86-64.
 pub const NR_EXECVE: u32 = 59;
-/// `__NR_execveat` on x86-64: a filter that denies only this one lets a start through.
+/// `__NR_execveat` on x86-64, which a start stands for too (a held program is exec'd so).
 pub const NR_EXECVEAT: u32 = 322;
+/// `__NR_clone` on x86-64: a start creates a process.
+pub const NR_CLONE: u32 = 56;
 /// `__NR_uname` on x86-64, which a sub-worker never calls.
 pub const NR_UNAME: u32 = 63;
 
@@ -141,27 +144,52 @@ fn precedence(ret: u32) -> i32 {
     (ret & ACTION_FULL) as i32
 }
 
-/// What the filters, installed in the order given, return for `execve()`: the first of the
+/// What one filter returns for syscall `nr`.
+fn answer(f: &Filter, nr: u32) -> u32 {
+    if nr == NR_EXECVE {
+        f.execve
+    } else if nr == f.other_nr {
+        f.other
+    } else {
+        libc::SECCOMP_RET_ALLOW
+    }
+}
+
+/// What the filters, installed in the order given, return for syscall `nr`: the first of the
 /// newest to the oldest with the action of highest precedence, as `seccomp_run_filters()`.
-pub fn verdict(filters: &[Filter]) -> u32 {
+pub fn verdict_for(filters: &[Filter], nr: u32) -> u32 {
     let mut ret = libc::SECCOMP_RET_ALLOW;
     for f in filters.iter().rev() {
-        if precedence(f.execve) < precedence(ret) {
-            ret = f.execve;
+        let a = answer(f, nr);
+        if precedence(a) < precedence(ret) {
+            ret = a;
         }
     }
     ret
 }
 
-/// What `pidfd_start()` must answer under `filters`: `Ok` for `ALLOW` and `LOG`, the errno of
-/// `ERRNO` (`EPERM` for 0), `EPERM` for the rest.
-pub fn start_result(filters: &[Filter]) -> Result<(), i32> {
-    let v = verdict(filters);
+/// What the filters return for `execve()`.
+pub fn verdict(filters: &[Filter]) -> u32 {
+    verdict_for(filters, NR_EXECVE)
+}
+
+/// What `pidfd_start()` makes of one verdict: `Ok` for `ALLOW` and `LOG`, the errno of `ERRNO`
+/// (`EPERM` for 0), `EPERM` for the rest.
+fn result_of(v: u32) -> Result<(), i32> {
     match v & ACTION_FULL {
         libc::SECCOMP_RET_ALLOW | libc::SECCOMP_RET_LOG => Ok(()),
         libc::SECCOMP_RET_ERRNO if v & DATA != 0 => Err((v & DATA) as i32),
         _ => Err(libc::EPERM),
     }
+}
+
+/// What `pidfd_start()` must answer under `filters`: the first refusal among `clone()`,
+/// `execve()` and `execveat()`, or `Ok`.
+pub fn start_result(filters: &[Filter]) -> Result<(), i32> {
+    for nr in [NR_CLONE, NR_EXECVE, NR_EXECVEAT] {
+        result_of(verdict_for(filters, nr))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
