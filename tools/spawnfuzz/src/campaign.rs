@@ -430,6 +430,20 @@ pub(crate) fn result(ret: libc::c_long) -> Result<libc::c_long, i32> {
     }
 }
 
+/// `pidfd_start()` on any descriptor number with a `struct pidfd_start_args` of the first size:
+/// the return value (a new pidfd for a copy, which the caller owns), or the errno.
+pub(crate) fn start_raw(fd: RawFd, args: &mut sys::StartArgs) -> Result<libc::c_long, i32> {
+    // SAFETY: `args` is a valid struct of the size given; a bad `fd` is the kernel's to refuse.
+    result(unsafe {
+        libc::syscall(
+            sys::SYS_PIDFD_START,
+            fd,
+            args as *mut sys::StartArgs,
+            sys::START_ARGS_SIZE_VER0,
+        )
+    })
+}
+
 /// What the campaign knows about an embryo it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -1319,15 +1333,7 @@ impl<'a> Owner<'a> {
     /// A started embryo refuses a second start and more configuration.
     pub(crate) fn after_start(&mut self, fd: RawFd) {
         let mut args = sys::StartArgs::default();
-        // SAFETY: `args` is a valid struct of the size given.
-        let res = result(unsafe {
-            libc::syscall(
-                sys::SYS_PIDFD_START,
-                fd,
-                &mut args as *mut sys::StartArgs,
-                sys::START_ARGS_SIZE_VER0,
-            )
-        });
+        let res = start_raw(fd, &mut args);
         if res != Err(libc::EBUSY) {
             let c = self.w.ctx_errno(res);
             self.w
@@ -1520,15 +1526,7 @@ impl<'a> Owner<'a> {
                     flags: sys::START_COPY,
                     pid: 0,
                 };
-                // SAFETY: `args` is a valid struct of the size given.
-                let res = result(unsafe {
-                    libc::syscall(
-                        sys::SYS_PIDFD_START,
-                        fd,
-                        &mut args as *mut sys::StartArgs,
-                        sys::START_ARGS_SIZE_VER0,
-                    )
-                });
+                let res = start_raw(fd, &mut args);
                 self.w
                     .check("pidfd_start", res, START_ERRORS, "copy at RLIMIT_NOFILE");
                 if let Ok(copy) = res {

@@ -25,7 +25,8 @@
 
 use crate::{
     campaign::{
-        drain_sigchld, errno_name, result, Owner, Report, State, OPEN_ERRORS, START_ERRORS,
+        drain_sigchld, errno_name, result, start_raw, Owner, Report, State, OPEN_ERRORS,
+        START_ERRORS,
     },
     gen,
     scm::{self, MAX_FDS},
@@ -189,15 +190,7 @@ impl Owner<'_> {
             pid: 0,
         };
         self.w.trace(&format!("pidfd_start({fd}, copy {copy})"));
-        // SAFETY: `args` is a valid struct of the size given.
-        let res = result(unsafe {
-            libc::syscall(
-                sys::SYS_PIDFD_START,
-                fd,
-                &mut args as *mut sys::StartArgs,
-                sys::START_ARGS_SIZE_VER0,
-            )
-        });
+        let res = start_raw(fd, &mut args);
         (res, args.pid)
     }
 
