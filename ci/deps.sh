@@ -12,6 +12,8 @@ APT_PKGS=(
 	qemu-system-x86 udev python3-venv busybox-static
 	# selftests (clone3 and pidfd need libcap; exec needs a static libc)
 	libcap-dev libc6-dev
+	# the series' pidfd selftests must build with another C library too
+	musl-tools
 	# host checks and documentation
 	shellcheck groff-base python3-ply python3-git
 	# host checks of tools/ where rustup is absent

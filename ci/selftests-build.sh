@@ -23,4 +23,17 @@ if ! make -C "$LINUX/tools/testing/selftests" O="$BUILD-ksft-build" \
 	die "kselftest build failed (log: $OUT/kselftest-build.log)"
 fi
 [ -s "$KSFT/kselftest-list.txt" ] || die "no kselftest-list.txt in $KSFT"
+
+# The series' own pidfd tests must also build with a C library other than
+# glibc, where the comparisons with glibc-only functions (*_np) skip: musl.
+musl="$BUILD-musl"
+mkdir -p "$musl"
+for t in pidfd_embryo_test pidfd_spawn_test pidfd_hostile_test pidfd_spawn_helper; do
+	src="$LINUX/tools/testing/selftests/pidfd/$t.c"
+	[ -f "$src" ] || continue
+	musl-gcc -Wall -Werror=implicit-function-declaration -isystem "$hdr/usr/include" \
+		-I"$LINUX/tools/testing/selftests" -I"$LINUX/tools/include" \
+		-o "$musl/$t" "$src" -lpthread >>"$OUT/kselftest-build.log" 2>&1 ||
+		die "pidfd/$t.c does not build with musl-gcc (log: $OUT/kselftest-build.log)"
+done
 echo "$KSFT"

@@ -67,6 +67,7 @@ extra+=(--extra "nospawn-build=1,0,0")
 flavour=debug
 [ "${KASAN:-}" = 1 ] && flavour=debug-kasan
 wait $ksft_pid || die "the kselftest build failed (above)"
+extra+=(--extra "musl-selftests-build=1,0,0")
 ksft=$(cat "$OUT/ksft.path")
 if ! wait $host_pid; then
 	tail -40 "$OUT/host-checks.log"
