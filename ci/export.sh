@@ -15,7 +15,7 @@
 [ -z "$(lgit status --porcelain --untracked-files=no)" ] ||
 	die "linux/ has uncommitted changes: commit them first"
 n=$(lgit rev-list --count base..HEAD)
-PREFIX=${SUBJECT_PREFIX:-RFC PATCH v3}
+PREFIX=${SUBJECT_PREFIX:-RFC PATCH v4}
 
 # The cover letter text: "Subject line\n\nbody" from the old cover letter.
 cover_src=$(mktemp)
