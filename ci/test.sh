@@ -64,6 +64,11 @@ ksft_pid=$!
 # and link too (every kernel built without Rust is such a kernel).
 "$TOP/ci/build.sh" nospawn
 extra+=(--extra "nospawn-build=1,0,0")
+# And the base config alone, with the option but without the debug
+# options: code that builds only with AUDITSYSCALL, SECCOMP_FILTER or the
+# like turned on fails here.
+"$TOP/ci/build.sh" base
+extra+=(--extra "base-build=1,0,0")
 flavour=debug
 [ "${KASAN:-}" = 1 ] && flavour=debug-kasan
 wait $ksft_pid || die "the kselftest build failed (above)"
