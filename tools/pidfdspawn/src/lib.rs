@@ -17,19 +17,25 @@
 //! fallback, and record each action in a table keyed by the object's address; glibc's private
 //! layout is never read. An object the library did not see initialised falls back too.
 //!
+//! An error before a child exists is never the program's problem: when the kernel refuses the
+//! embryo itself (no free descriptor for it, a pid namespace the start cannot serve, a value it
+//! does not take, a start that failed before it created the child), the spawn goes to the next
+//! definition as well, so that a program sees glibc's answer. Only an error of the child (its
+//! file actions, its exec) is returned as the embryo's. A spawn is not a cancellation point and
+//! leaves `errno` as it found it, as glibc's; the library's tables stay usable in the child of a
+//! `fork()` that raced a thread using them.
+//!
 //! `pidfdspawn_counts()` tells how many spawns took each road; with `PIDFDSPAWN_DEBUG` set in
 //! the environment, each fallback prints its reason on stderr.
 
 use pidfd_embryo::sys::{self, FileActionType};
 use std::{
-    collections::HashMap,
+    cell::UnsafeCell,
     ffi::{c_char, c_int, CStr, CString},
-    os::fd::{AsFd, IntoRawFd, OwnedFd},
+    ops::{Deref, DerefMut},
+    os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd},
     panic::{catch_unwind, AssertUnwindSafe},
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        LazyLock, Mutex, OnceLock,
-    },
+    sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
 };
 
 type FileActions = libc::posix_spawn_file_actions_t;
@@ -64,26 +70,148 @@ enum Action {
     TcSetPgrp(c_int),
 }
 
+/// A table of the library, keyed by the address of a caller's object, behind a lock that
+/// `fork()` cannot leave held in the child.
+///
+/// A `std::sync::Mutex` held by another thread when a thread forks stays held in the child,
+/// whose next file-action call would then wait for ever. The library registers `fork()`
+/// handlers (`pthread_atfork()`, on first use of a table) that take every table's lock before
+/// the fork and release it on both sides after, as glibc does for its own locks.
+///
+/// # Invariants
+///
+/// `entries` is only accessed by the holder of `busy`.
+struct Table<T> {
+    busy: AtomicBool,
+    entries: UnsafeCell<Vec<(usize, T)>>,
+}
+
+// SAFETY: By the type invariant, one thread at a time reaches `entries`, so the table is shared
+// as a mutex would share it.
+unsafe impl<T: Send> Sync for Table<T> {}
+
+impl<T> Table<T> {
+    const fn new() -> Self {
+        // INVARIANT: Nobody holds `busy` yet.
+        Self {
+            busy: AtomicBool::new(false),
+            entries: UnsafeCell::new(Vec::new()),
+        }
+    }
+
+    fn acquire(&self) {
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // The holder only looks a key up, inserts or removes one: a short wait.
+            std::thread::yield_now();
+        }
+    }
+
+    fn release(&self) {
+        self.busy.store(false, Ordering::Release);
+    }
+
+    fn lock(&self) -> TableGuard<'_, T> {
+        register_atfork();
+        self.acquire();
+        TableGuard(self)
+    }
+}
+
+/// The lock of a [`Table`], held: the table's entries.
+struct TableGuard<'a, T>(&'a Table<T>);
+
+impl<T> Deref for TableGuard<'_, T> {
+    type Target = Vec<(usize, T)>;
+
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: We hold `busy`, so by the type invariant nobody else reaches `entries`.
+        unsafe { &*self.0.entries.get() }
+    }
+}
+
+impl<T> DerefMut for TableGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        // SAFETY: As above.
+        unsafe { &mut *self.0.entries.get() }
+    }
+}
+
+impl<T> Drop for TableGuard<'_, T> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl<T> TableGuard<'_, T> {
+    fn get(&self, key: usize) -> Option<&T> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn get_mut(&mut self, key: usize) -> Option<&mut T> {
+        self.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, key: usize, value: T) {
+        match self.get_mut(key) {
+            Some(v) => *v = value,
+            None => self.push((key, value)),
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        self.retain(|(k, _)| *k != key);
+    }
+
+    fn entry_or(&mut self, key: usize, default: T) -> &mut T {
+        if self.get(key).is_none() {
+            self.push((key, default));
+        }
+        self.get_mut(key).expect("inserted above")
+    }
+}
+
 /// The actions of every file-actions object initialised through this library, by address.
-static ACTIONS: LazyLock<Mutex<HashMap<usize, Vec<Action>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static ACTIONS: Table<Vec<Action>> = Table::new();
 
 /// For a next libc without `posix_spawnattr_setcgroup_np()`: per attribute object, by address,
 /// whether `POSIX_SPAWN_SETCGROUP` is set and the cgroup descriptor.
-static CGROUPS: LazyLock<Mutex<HashMap<usize, (bool, c_int)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static CGROUPS: Table<(bool, c_int)> = Table::new();
 
 static EMBRYO_SPAWNS: AtomicU64 = AtomicU64::new(0);
 static FALLBACK_SPAWNS: AtomicU64 = AtomicU64::new(0);
 
-fn actions() -> std::sync::MutexGuard<'static, HashMap<usize, Vec<Action>>> {
-    // A panic while holding the lock cannot leave the map inconsistent: use it anyway.
-    ACTIONS.lock().unwrap_or_else(|e| e.into_inner())
+fn actions() -> TableGuard<'static, Vec<Action>> {
+    ACTIONS.lock()
 }
 
-fn cgroups() -> std::sync::MutexGuard<'static, HashMap<usize, (bool, c_int)>> {
-    // As above.
-    CGROUPS.lock().unwrap_or_else(|e| e.into_inner())
+fn cgroups() -> TableGuard<'static, (bool, c_int)> {
+    CGROUPS.lock()
+}
+
+/// `pthread_atfork()` prepare handler: takes the tables' locks, in one order, before a fork.
+extern "C" fn fork_prepare() {
+    ACTIONS.acquire();
+    CGROUPS.acquire();
+}
+
+/// `pthread_atfork()` parent and child handler: releases what [`fork_prepare`] took.
+extern "C" fn fork_done() {
+    CGROUPS.release();
+    ACTIONS.release();
+}
+
+/// Registers the fork handlers once, on first use of a table rather than at load time.
+fn register_atfork() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::AcqRel) {
+        // SAFETY: The handlers are `extern "C"` functions that live as long as the process (a
+        // preloaded library is never unloaded).
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_done), Some(fork_done)) };
+    }
 }
 
 /// Looks up the next definition of a symbol once, and returns it as `$ty`.
@@ -95,13 +223,20 @@ macro_rules! next {
         next!(@str concat!($name, "\0"), $ty)
     };
     (@str $cname:expr, $ty:ty) => {{
-        static ADDR: OnceLock<usize> = OnceLock::new();
-        let addr = *ADDR.get_or_init(|| {
+        // 0: not looked up yet; 1: absent. A race looks it up twice, with the same answer, and
+        // a fork() cannot leave a lookup half done, as it could leave a `OnceLock`.
+        static ADDR: AtomicUsize = AtomicUsize::new(0);
+        let mut addr = ADDR.load(Ordering::Relaxed);
+        if addr == 0 {
             // SAFETY: dlsym() with RTLD_NEXT and a NUL-terminated name has no other
             // requirement.
-            unsafe { libc::dlsym(libc::RTLD_NEXT, $cname.as_ptr().cast()) as usize }
-        });
-        if addr == 0 {
+            addr = unsafe { libc::dlsym(libc::RTLD_NEXT, $cname.as_ptr().cast()) as usize };
+            if addr == 0 {
+                addr = 1;
+            }
+            ADDR.store(addr, Ordering::Relaxed);
+        }
+        if addr == 1 {
             None
         } else {
             // SAFETY: `addr` is the address of the libc function `$name`, whose C signature
@@ -117,9 +252,71 @@ fn guard(err: c_int, f: impl FnOnce() -> c_int) -> c_int {
 }
 
 fn debug(reason: &str) {
-    static ON: OnceLock<bool> = OnceLock::new();
-    if *ON.get_or_init(|| std::env::var_os("PIDFDSPAWN_DEBUG").is_some()) {
+    // 0: not read yet; 1: off; 2: on.
+    static ON: AtomicU8 = AtomicU8::new(0);
+    let mut on = ON.load(Ordering::Relaxed);
+    if on == 0 {
+        on = if std::env::var_os("PIDFDSPAWN_DEBUG").is_some() {
+            2
+        } else {
+            1
+        };
+        ON.store(on, Ordering::Relaxed);
+    }
+    if on == 2 {
         eprintln!("pidfdspawn: not through an embryo: {reason}");
+    }
+}
+
+/// Whether the kernel has the syscalls: probed once.
+fn supported() -> bool {
+    // 0: not probed yet; 1: no; 2: yes.
+    static KNOWN: AtomicU8 = AtomicU8::new(0);
+    let mut known = KNOWN.load(Ordering::Relaxed);
+    if known == 0 {
+        known = if sys::supported() { 2 } else { 1 };
+        KNOWN.store(known, Ordering::Relaxed);
+    }
+    known == 2
+}
+
+extern "C" {
+    /// POSIX's `pthread_setcancelstate()`, which the `libc` crate does not declare.
+    fn pthread_setcancelstate(state: c_int, oldstate: *mut c_int) -> c_int;
+}
+
+/// `PTHREAD_CANCEL_DISABLE`, the same in glibc and musl.
+const PTHREAD_CANCEL_DISABLE: c_int = 1;
+
+/// For the length of a spawn: cancellation disabled (posix_spawn() is not a cancellation point,
+/// and a cancellation's unwinding must never reach Rust frames), and `errno` put back as it was.
+struct SpawnScope {
+    cancel_state: c_int,
+    errno: c_int,
+}
+
+impl SpawnScope {
+    fn enter() -> Self {
+        let mut cancel_state = 0;
+        // SAFETY: `cancel_state` is valid for a write.
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut cancel_state) };
+        // SAFETY: `__errno_location()` returns the calling thread's errno, valid while it runs.
+        let errno = unsafe { *libc::__errno_location() };
+        Self {
+            cancel_state,
+            errno,
+        }
+    }
+}
+
+impl Drop for SpawnScope {
+    fn drop(&mut self) {
+        // SAFETY: As in `enter()`.
+        unsafe { *libc::__errno_location() = self.errno };
+        let mut old = 0;
+        // SAFETY: `old` is valid for a write; `cancel_state` is what the thread had. Restoring
+        // it acts on a pending cancellation only at the thread's next cancellation point.
+        unsafe { pthread_setcancelstate(self.cancel_state, &mut old) };
     }
 }
 
@@ -148,12 +345,10 @@ fn record(fa: *mut FileActions, ret: c_int, action: impl FnOnce() -> Option<Acti
     if ret == 0 {
         let action = action();
         let mut map = actions();
-        match (map.get_mut(&(fa as usize)), action) {
+        match (map.get_mut(fa as usize), action) {
             (Some(list), Some(a)) => list.push(a),
             // An action that cannot be copied: forget the object, so that it falls back.
-            (Some(_), None) => {
-                map.remove(&(fa as usize));
-            }
+            (Some(_), None) => map.remove(fa as usize),
             (None, _) => {}
         }
     }
@@ -191,7 +386,7 @@ pub unsafe extern "C" fn posix_spawn_file_actions_init(fa: *mut FileActions) -> 
 #[no_mangle]
 pub unsafe extern "C" fn posix_spawn_file_actions_destroy(fa: *mut FileActions) -> c_int {
     guard(libc::EINVAL, || {
-        actions().remove(&(fa as usize));
+        actions().remove(fa as usize);
         let Some(f) = next!(
             "posix_spawn_file_actions_destroy",
             unsafe extern "C" fn(*mut FileActions) -> c_int
@@ -425,13 +620,13 @@ fn kept_cgroup(a: *const Attr) -> Option<(bool, c_int)> {
     if next_has_cgroup() {
         None
     } else {
-        Some(cgroups().get(&(a as usize)).copied().unwrap_or((false, 0)))
+        Some(cgroups().get(a as usize).copied().unwrap_or((false, 0)))
     }
 }
 
 /// Forgets what this library kept for `a` (on init and destroy, which reset the object).
 fn forget_cgroup(a: *const Attr) {
-    cgroups().remove(&(a as usize));
+    cgroups().remove(a as usize);
 }
 
 passthrough!(
@@ -492,7 +687,7 @@ pub unsafe extern "C" fn posix_spawnattr_setflags(a: *mut Attr, v: libc::c_short
         // SAFETY: The caller's object; glibc checks the other bits.
         let ret = unsafe { f(a, v & !cg) };
         if ret == 0 {
-            cgroups().entry(a as usize).or_insert((false, 0)).0 = v & cg != 0;
+            cgroups().entry_or(a as usize, (false, 0)).0 = v & cg != 0;
         }
         ret
     })
@@ -538,7 +733,7 @@ pub unsafe extern "C" fn posix_spawnattr_setcgroup_np(a: *mut Attr, v: c_int) ->
             // SAFETY: The caller's arguments, passed on.
             return unsafe { f(a, v) };
         }
-        cgroups().entry(a as usize).or_insert((false, 0)).1 = v;
+        cgroups().entry_or(a as usize, (false, 0)).1 = v;
         0
     })
 }
@@ -658,7 +853,7 @@ unsafe fn embryo_spawn(
     envp: *const *mut c_char,
     use_path: bool,
 ) -> Road {
-    if !sys::supported() {
+    if !supported() {
         return Road::Fallback("the kernel has no pidfd_config()");
     }
     if path.is_null() {
@@ -694,7 +889,7 @@ unsafe fn embryo_spawn(
     let list = if fa.is_null() {
         Vec::new()
     } else {
-        match actions().get(&(fa as usize)) {
+        match actions().get(fa as usize) {
             Some(l) => l.clone(),
             None => return Road::Fallback("a file-actions object this library did not see"),
         }
@@ -724,15 +919,16 @@ unsafe fn embryo_spawn(
         return Road::Fallback("an empty argv");
     }
 
-    let embryo = match sys::pidfd_open_empty(0) {
-        Ok(fd) => fd,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EINVAL)) => {
-            return Road::Fallback("pidfd_open() has no PIDFD_EMPTY")
-        }
-        Err(e) => return Road::Failed(e.raw_os_error().unwrap_or(libc::EINVAL)),
+    // No embryo, no child: whatever the reason (EMFILE with a full table, which glibc's spawn
+    // does not need a descriptor for; ENOSYS or EINVAL without PIDFD_EMPTY; ENOMEM), glibc answers.
+    let Ok(embryo) = sys::pidfd_open_empty(0) else {
+        return Road::Fallback("pidfd_open(PIDFD_EMPTY) failed");
+    };
+    let Some(embryo) = out_of_the_way(embryo, &list) else {
+        return Road::Fallback("no descriptor for the embryo that no file action names");
     };
     let fd = embryo.as_fd();
-    let configure = || -> std::io::Result<sys::StartArgs> {
+    let configure = || -> std::io::Result<()> {
         sys::set_string(fd, c"path", name)?;
         if let Some(dirs) = &search {
             sys::set_string(fd, c"path-search", dirs)?;
@@ -786,14 +982,68 @@ unsafe fn embryo_spawn(
                 Action::TcSetPgrp(n) => sys::add_file_action(fd, T::Tcsetpgrp, *n, 0, 0, 0, None),
             }?;
         }
-        let mut args = sys::StartArgs::default();
-        sys::pidfd_start(fd, &mut args)?;
-        Ok(args)
+        Ok(())
     };
-    match configure() {
-        Ok(args) => Road::Started(args.pid as libc::pid_t, embryo),
+    if configure().is_err() {
+        // A value the kernel does not take: glibc's child would try it, and answer.
+        return Road::Fallback("pidfd_config() refused the configuration");
+    }
+    let mut args = sys::StartArgs::default();
+    match sys::pidfd_start(fd, &mut args) {
+        Ok(()) => Road::Started(args.pid as libc::pid_t, embryo),
+        // Still an embryo: the start failed before it created the child (EOPNOTSUPP after
+        // unshare(CLONE_NEWPID), EAGAIN, ENOMEM, a seccomp filter's errno for clone()).
+        Err(_) if is_embryo(fd) => Road::Fallback("the start failed before the child existed"),
+        // The child existed: its file actions or its exec failed, and that is the answer.
         Err(e) => Road::Failed(e.raw_os_error().unwrap_or(libc::EINVAL)),
     }
+}
+
+/// The descriptors a file action reads in the child: if the embryo's own descriptor had one of
+/// those numbers, the child would find the embryo there (inherit-fds copies the caller's table)
+/// where glibc's child finds nothing and fails with `EBADF`.
+fn named_by_actions(list: &[Action]) -> impl Iterator<Item = c_int> + '_ {
+    list.iter().filter_map(|a| match a {
+        Action::Dup2(from, _) | Action::Fchdir(from) | Action::TcSetPgrp(from) => Some(*from),
+        _ => None,
+    })
+}
+
+/// `embryo`, moved above every descriptor a file action reads if it is one of them; `None` if
+/// there is no room for it.
+fn out_of_the_way(embryo: OwnedFd, list: &[Action]) -> Option<OwnedFd> {
+    let raw = embryo.as_raw_fd();
+    if !named_by_actions(list).any(|n| n == raw) {
+        return Some(embryo);
+    }
+    let above = named_by_actions(list)
+        .max()
+        .unwrap_or(raw)
+        .saturating_add(1);
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own reads no memory.
+    let moved = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, above) };
+    // The original closes here, without being a cancellation point's business: cancellation is
+    // disabled for the spawn.
+    drop(embryo);
+    if moved < 0 {
+        return None;
+    }
+    // SAFETY: fcntl() returned a new descriptor that nothing else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(moved) })
+}
+
+/// `PIDFD_GET_INFO`, `_IOWR(0xFF, 11, struct pidfd_info)` with the 64 bytes of its first version.
+const PIDFD_GET_INFO: libc::c_ulong = 0xC040_FF0B;
+/// `PIDFD_INFO_EMBRYO`: the pidfd is an embryo that was not started.
+const PIDFD_INFO_EMBRYO: u64 = 1 << 8;
+
+/// Whether `fd` is still an unstarted embryo, after a start that failed.
+fn is_embryo(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    // The first version of `struct pidfd_info`: the mask first.
+    let mut info = [0u64; 8];
+    // SAFETY: `info` is 64 writable bytes, the size the request names.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), PIDFD_GET_INFO, info.as_mut_ptr()) };
+    ret == 0 && info[0] & PIDFD_INFO_EMBRYO != 0
 }
 
 type SpawnFn = unsafe extern "C" fn(
@@ -836,6 +1086,7 @@ unsafe fn spawn(
     use_path: bool,
     next: Option<*const ()>,
 ) -> c_int {
+    let _scope = SpawnScope::enter();
     // SAFETY: The caller's arguments, as required.
     match unsafe { embryo_spawn(path, fa, attr, argv, envp, use_path) } {
         Road::Started(pid, fd) => {

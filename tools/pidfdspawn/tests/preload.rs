@@ -207,3 +207,95 @@ fn setcgroup_np() {
         assert!(bad.contains(&format!("ret {}\n", libc::ENOSYS)), "{bad}");
     }
 }
+
+/// Runs `c/cases.c` with `scenario`, plainly and under the library: both stdouts must be the
+/// same. Returns the stdout and how the library routed the spawns.
+fn case(scenario: &str) -> (String, String) {
+    let exe = env!("PIDFDSPAWN_CASES");
+    let mut plain = Command::new(exe);
+    plain.arg(scenario);
+    let mut pre = Command::new(exe);
+    pre.arg(scenario);
+    let (plain, plain_err) = run(plain, false, scenario);
+    let (out, err) = run(pre, true, scenario);
+    assert!(plain_err.is_empty(), "{scenario}: {plain_err}");
+    assert_eq!(plain, out, "{scenario}: glibc and libpidfdspawn differ");
+    (out, err.trim().to_string())
+}
+
+/// The route a spawn the embryo can take must take: through it on the patched kernel.
+fn embryo_route(spawns: u32) -> String {
+    if required() {
+        format!("via embryo={spawns} fallback=0")
+    } else {
+        format!("via embryo=0 fallback={spawns}")
+    }
+}
+
+#[test]
+fn no_free_descriptor() {
+    // glibc's spawn needs no descriptor; an embryo does, so the library hands the spawn on.
+    let (out, via) = case("emfile");
+    assert!(
+        out.starts_with("table full: EMFILE\nret 0\nchild exited 0\n"),
+        "{out}"
+    );
+    assert_eq!(via, "via embryo=0 fallback=1");
+}
+
+#[test]
+fn new_pid_namespace() {
+    let (out, via) = case("pidns");
+    if out.starts_with("unshare:") {
+        // Not allowed here (no CAP_SYS_ADMIN): nothing was spawned.
+        assert_eq!(via, "via embryo=0 fallback=0", "{out}");
+        return;
+    }
+    // The first child is the namespace's init. An embryo cannot start there (EOPNOTSUPP, before
+    // any child exists), so glibc spawns it.
+    assert!(
+        out.starts_with("ret 0\nchild says: pid 1\nchild exited 0\n"),
+        "{out}"
+    );
+    assert_eq!(via, "via embryo=0 fallback=1");
+}
+
+#[test]
+fn pending_cancellation() {
+    // posix_spawn() is not a cancellation point: the spawn returns, the thread is cancelled at
+    // its next cancellation point. The process must not abort.
+    let (out, via) = case("cancel");
+    assert!(
+        out.starts_with("ret 0\nthread cancelled after the spawn\nchild exited 0\n"),
+        "{out}"
+    );
+    assert_eq!(via, embryo_route(1));
+}
+
+#[test]
+fn fork_while_a_thread_uses_the_tables() {
+    let (out, via) = case("fork");
+    assert!(
+        out.starts_with("children that used file actions after fork(): 300 ok, 0 hung\n"),
+        "{out}"
+    );
+    assert_eq!(via, "via embryo=0 fallback=0");
+}
+
+#[test]
+fn errno_unchanged() {
+    let (out, via) = case("errno");
+    assert!(
+        out.starts_with("ret 0 errno unchanged\nchild exited 0\n"),
+        "{out}"
+    );
+    assert_eq!(via, embryo_route(1));
+}
+
+#[test]
+fn dup2_of_a_closed_descriptor() {
+    // The embryo's own descriptor must not be found where the program's dup2 names a closed one.
+    let (out, via) = case("dup2_closed");
+    assert!(out.starts_with(&format!("ret {}\n", libc::EBADF)), "{out}");
+    assert_eq!(via, embryo_route(1));
+}
