@@ -13,6 +13,10 @@
  *   fork         fork() while another thread uses file-action objects
  *   errno        errno after a spawn that succeeded
  *   dup2_closed  an adddup2 from the lowest descriptor, which is closed
+ *   closefrom    a table with gaps; addclosefrom_np(3), then an addopen
+ *                and an adddup2 onto the lowest descriptors
+ *   closefrom_low  fd 0 closed too; addclosefrom_np(2), then an addopen
+ *                onto 0 and an adddup2 onto 2
  *
  * Usage: cases SCENARIO
  */
@@ -47,6 +51,18 @@ static void counts(void)
 		fn(&e, &f);
 		fprintf(stderr, "via embryo=%llu fallback=%llu\n", e, f);
 	}
+}
+
+/* Reads @fd to its end into @buf, NUL-terminated: the length. */
+static size_t read_all(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	buf[len] = 0;
+	return len;
 }
 
 /* Waits for @pid and prints its exit status. */
@@ -94,7 +110,6 @@ static int pidns(void)
 	char *argv[] = { "sh", "-c", "echo pid $$", NULL };
 	char buf[64] = "";
 	int p[2], ret;
-	ssize_t n;
 	pid_t pid;
 
 	if (unshare(CLONE_NEWPID)) {
@@ -108,9 +123,8 @@ static int pidns(void)
 	ret = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
 	close(p[1]);
 	printf("ret %d\n", ret);
-	n = read(p[0], buf, sizeof(buf) - 1);
-	if (n > 0)
-		printf("child says: %.*s", (int)n, buf);
+	if (read_all(p[0], buf, sizeof(buf)))
+		printf("child says: %s", buf);
 	if (!ret)
 		reap(pid);
 	posix_spawn_file_actions_destroy(&fa);
@@ -232,6 +246,45 @@ static int dup2_closed(void)
 	return 0;
 }
 
+static int closefrom_then_open(int low)
+{
+	char *argv[] = { "sh", "-c",
+			 "cd /proc/self/fd && for f in *; do printf ' %s' $f; done; echo", NULL };
+	posix_spawn_file_actions_t fa;
+	char buf[256] = "";
+	int p[2], fd, ret;
+	pid_t pid;
+
+	if (pipe(p))
+		return 2;
+	/* Gaps: 10, 12 and 14 open, 11 and 13 not (pipe() took two low ones). */
+	for (fd = 10; fd <= 14; fd += 2)
+		if (dup2(0, fd) < 0)
+			return 2;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	if (low) {
+		close(0);
+		posix_spawn_file_actions_addclosefrom_np(&fa, 2);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	} else {
+		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		posix_spawn_file_actions_addopen(&fa, 3, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, 0, 4);
+		posix_spawn_file_actions_adddup2(&fa, 0, 11);
+	}
+	ret = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	close(p[1]);
+	printf("ret %d\n", ret);
+	if (read_all(p[0], buf, sizeof(buf)))
+		printf("child's descriptors:%s", buf);
+	if (!ret)
+		reap(pid);
+	posix_spawn_file_actions_destroy(&fa);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = argc > 1 ? argv[1] : "";
@@ -249,8 +302,12 @@ int main(int argc, char **argv)
 		ret = errno_kept();
 	else if (!strcmp(s, "dup2_closed"))
 		ret = dup2_closed();
+	else if (!strcmp(s, "closefrom"))
+		ret = closefrom_then_open(0);
+	else if (!strcmp(s, "closefrom_low"))
+		ret = closefrom_then_open(1);
 	else {
-		fprintf(stderr, "usage: cases emfile|pidns|cancel|fork|errno|dup2_closed\n");
+		fprintf(stderr, "usage: cases emfile|pidns|cancel|fork|errno|dup2_closed|closefrom|closefrom_low\n");
 		return 2;
 	}
 	fflush(stdout);

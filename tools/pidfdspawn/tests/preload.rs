@@ -299,3 +299,19 @@ fn dup2_of_a_closed_descriptor() {
     assert!(out.starts_with(&format!("ret {}\n", libc::EBADF)), "{out}");
     assert_eq!(via, embryo_route(1));
 }
+
+#[test]
+fn closefrom_then_other_actions() {
+    // A table with gaps (10, 12 and 14 open, 11 and 13 not): closefrom(3), then actions onto the
+    // lowest descriptors; and the same with 0 closed in the caller and closefrom(2).
+    for scenario in ["closefrom", "closefrom_low"] {
+        let (out, via) = case(scenario);
+        assert!(out.starts_with("ret 0\nchild's descriptors: 0 1 "), "{out}");
+        let fds = out.lines().nth(1).unwrap_or("");
+        for gone in ["10", "12", "14"] {
+            assert!(!fds.split(' ').any(|f| f == gone), "{scenario}: {out}");
+        }
+        assert!(out.contains("child exited 0\n"), "{out}");
+        assert_eq!(via, embryo_route(1), "{scenario}");
+    }
+}
