@@ -34,13 +34,15 @@ pub mod sys;
 use std::{
     ffi::{CString, OsStr, OsString},
     fs::File,
-    io,
+    io::{self, Read},
     os::{
         fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
         unix::ffi::OsStrExt,
     },
     path::{Path, PathBuf},
+    process::Output,
     ptr,
+    time::{Duration, Instant},
 };
 
 /// How a [`Child`] was started.
@@ -147,19 +149,83 @@ impl ExitStatus {
     pub fn success(&self) -> bool {
         self.code() == Some(0)
     }
+
+    /// Whether the child dumped core when a signal killed it.
+    ///
+    /// # Examples
+    /// ```
+    /// let status = pidfd_embryo::Command::new("/bin/true").spawn()?.wait()?;
+    /// assert!(!status.core_dumped());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn core_dumped(&self) -> bool {
+        self.code == libc::CLD_DUMPED
+    }
+
+    /// The status word wait(2) reports for this end: the exit code shifted left by 8, or the
+    /// signal, with 0x80 when a core was dumped.
+    ///
+    /// # Examples
+    /// ```
+    /// let status = pidfd_embryo::Command::new("/bin/sh").args(["-c", "exit 3"]).spawn()?.wait()?;
+    /// assert_eq!(status.into_raw(), 3 << 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_raw(self) -> i32 {
+        match self.code {
+            libc::CLD_EXITED => (self.status & 0xff) << 8,
+            libc::CLD_DUMPED => (self.status & 0x7f) | 0x80,
+            _ => self.status & 0x7f,
+        }
+    }
 }
 
-/// A failed start on the embryo path: the errno, and the message the kernel left in the embryo's
-/// log naming the key or step that failed. It travels inside the [`io::Error`] that
-/// [`Command::spawn`] returns; [`errno`] reads the errno back from either kind of error.
+/// As [`std::process::ExitStatus`] shows itself: `exit status: 3`, `signal: 9 (SIGKILL)`.
 ///
 /// # Examples
 /// ```
-/// use pidfd_embryo::{Command, SpawnError};
+/// let status = pidfd_embryo::Command::new("/bin/sh").args(["-c", "exit 3"]).spawn()?.wait()?;
+/// assert_eq!(status.to_string(), "exit status: 3");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::process::ExitStatus::from(*self).fmt(f)
+    }
+}
+
+/// The same end, as std's type, for code written against [`std::process`].
+///
+/// # Examples
+/// ```
+/// use std::os::unix::process::ExitStatusExt;
+/// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+/// child.kill()?;
+/// let status: std::process::ExitStatus = child.wait()?.into();
+/// assert_eq!(status.signal(), Some(libc::SIGKILL));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl From<ExitStatus> for std::process::ExitStatus {
+    fn from(s: ExitStatus) -> Self {
+        std::os::unix::process::ExitStatusExt::from_raw(s.into_raw())
+    }
+}
+
+/// A failed start on the embryo path: the errno, and the message the kernel left in the embryo's
+/// log naming the key or step that failed.
+///
+/// The [`io::Error`] that [`Command::spawn`] returns is a plain OS error on every backend, so
+/// that [`io::Error::raw_os_error`] works as with [`std::process::Command`]; the kernel's
+/// account of the same failure is kept for the calling thread, until its next spawn, and read
+/// with [`last_spawn_error`].
+///
+/// # Examples
+/// ```
+/// use pidfd_embryo::Command;
 /// let err = Command::new("/no/such/program").spawn().unwrap_err();
-/// assert_eq!(pidfd_embryo::errno(&err), Some(libc::ENOENT));
+/// assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 /// // Only the embryo path has a kernel log to quote.
-/// if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
+/// if let Some(e) = pidfd_embryo::last_spawn_error() {
 ///     println!("errno {}, kernel says: {:?}", e.errno(), e.message());
 /// }
 /// ```
@@ -174,9 +240,9 @@ impl SpawnError {
     ///
     /// # Examples
     /// ```
-    /// use pidfd_embryo::{Command, SpawnError};
+    /// use pidfd_embryo::Command;
     /// let err = Command::new("/no/such/program").spawn().unwrap_err();
-    /// if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
+    /// if let Some(e) = pidfd_embryo::last_spawn_error() {
     ///     assert_eq!(e.errno(), libc::ENOENT);
     /// }
     /// ```
@@ -188,13 +254,9 @@ impl SpawnError {
     ///
     /// # Examples
     /// ```
-    /// use pidfd_embryo::{Command, SpawnError};
-    /// let err = Command::new("/no/such/program").spawn().unwrap_err();
-    /// if let Some(msg) = err
-    ///     .get_ref()
-    ///     .and_then(|e| e.downcast_ref::<SpawnError>())
-    ///     .and_then(SpawnError::message)
-    /// {
+    /// use pidfd_embryo::Command;
+    /// let _ = Command::new("/no/such/program").spawn().unwrap_err();
+    /// if let Some(msg) = pidfd_embryo::last_spawn_error().and_then(|e| e.message().map(String::from)) {
     ///     eprintln!("the kernel's log: {msg}");
     /// }
     /// ```
@@ -215,7 +277,32 @@ impl std::fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
-/// The errno of an error from this crate: a plain OS error's, or a [`SpawnError`]'s.
+thread_local! {
+    static LAST_SPAWN_ERROR: std::cell::RefCell<Option<SpawnError>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The kernel's account of this thread's last spawn, if it failed on the embryo path: its errno
+/// and the message of the embryo's log. Each [`Command::spawn`], [`Command::template`] and
+/// [`Template::spawn`] clears it first.
+///
+/// # Examples
+/// ```
+/// let err = pidfd_embryo::Command::new("/no/such/program").spawn().unwrap_err();
+/// if pidfd_embryo::Command::backend() == pidfd_embryo::Backend::Embryo {
+///     let e = pidfd_embryo::last_spawn_error().expect("the embryo path keeps its log");
+///     assert_eq!(Some(e.errno()), err.raw_os_error());
+/// }
+/// ```
+pub fn last_spawn_error() -> Option<SpawnError> {
+    LAST_SPAWN_ERROR.with(|l| l.borrow().clone())
+}
+
+fn clear_spawn_error() {
+    LAST_SPAWN_ERROR.with(|l| l.borrow_mut().take());
+}
+
+/// The errno of an error from this crate, as [`io::Error::raw_os_error`] gives it.
 ///
 /// ```
 /// let err = std::io::Error::from_raw_os_error(libc::ENOENT);
@@ -248,11 +335,13 @@ pub fn errno(err: &io::Error) -> Option<i32> {
 /// assert!(status.success());
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Command {
     program: OsString,
     args: Vec<OsString>,
     env: Option<Vec<OsString>>,
+    /// What [`Command::get_envs`] reports: each variable set (`Some`) or removed (`None`).
+    env_changes: Vec<(OsString, Option<OsString>)>,
+    kill_on_drop: bool,
     cwd: Option<PathBuf>,
     stdio: [Option<Stdio>; 3],
     fds: Vec<(u32, OwnedFd)>,
@@ -358,12 +447,50 @@ pub struct Child {
     pid: libc::pid_t,
     pidfd: OwnedFd,
     backend: Backend,
+    /// How it ended, once reaped: a second wait returns it again.
+    status: Option<ExitStatus>,
+    kill_on_drop: bool,
     /// The caller's end of a piped stdin.
     pub stdin: Option<File>,
     /// The caller's end of a piped stdout.
     pub stdout: Option<File>,
     /// The caller's end of a piped stderr.
     pub stderr: Option<File>,
+}
+
+/// What a standard descriptor that [`Command`] was not told about becomes: inherited for
+/// [`Command::spawn`], as [`std::process::Command::output`] sets it for [`Command::output`].
+#[derive(Debug, Clone, Copy)]
+enum StdioDefault {
+    Inherit,
+    Null,
+    Piped,
+}
+
+/// Shows the program, its arguments, the working directory and the names of the variables set
+/// or removed, never their values (an environment may hold secrets).
+///
+/// ```
+/// let mut cmd = pidfd_embryo::Command::new("env");
+/// cmd.env("TOKEN", "s3cr3t");
+/// let shown = format!("{cmd:?}");
+/// assert!(shown.contains("TOKEN") && !shown.contains("s3cr3t"));
+/// ```
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let envs: Vec<_> = self.env_changes.iter().map(|(k, _)| k).collect();
+        f.debug_struct("Command")
+            .field("program", &self.program)
+            .field("args", &&self.args[1..])
+            .field(
+                "env_cleared",
+                &(self.env.is_some() && self.env_changes.is_empty()),
+            )
+            .field("env_changed", &envs)
+            .field("cwd", &self.cwd)
+            .field("stdio", &self.stdio)
+            .finish_non_exhaustive()
+    }
 }
 
 fn cstring(s: &OsStr) -> io::Result<CString> {
@@ -393,6 +520,8 @@ impl Command {
             args: vec![program.clone()],
             program,
             env: None,
+            env_changes: Vec::new(),
+            kill_on_drop: false,
             cwd: None,
             stdio: [None, None, None],
             fds: Vec::new(),
@@ -470,6 +599,7 @@ impl Command {
     /// pidfd_embryo::Command::new("env").env("LANG", "C");
     /// ```
     pub fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(&mut self, key: K, value: V) -> &mut Self {
+        self.note_env(key.as_ref(), Some(value.as_ref()));
         let key = key.as_ref().as_bytes().to_vec();
         let env = self.env_mut();
         env.retain(|kv| !kv.as_bytes().starts_with(&[key.as_slice(), b"="].concat()));
@@ -486,6 +616,7 @@ impl Command {
     /// pidfd_embryo::Command::new("env").env_remove("HOME");
     /// ```
     pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Self {
+        self.note_env(key.as_ref(), None);
         let prefix = [key.as_ref().as_bytes(), b"="].concat();
         self.env_mut()
             .retain(|kv| !kv.as_bytes().starts_with(&prefix));
@@ -499,6 +630,74 @@ impl Command {
     /// ```
     pub fn env_clear(&mut self) -> &mut Self {
         self.env = Some(Vec::new());
+        self.env_changes.clear();
+        self
+    }
+
+    fn note_env(&mut self, key: &OsStr, value: Option<&OsStr>) {
+        self.env_changes.retain(|(k, _)| k != key);
+        self.env_changes
+            .push((key.to_owned(), value.map(OsStr::to_owned)));
+    }
+
+    /// The program, as given to [`Command::new`].
+    ///
+    /// ```
+    /// assert_eq!(pidfd_embryo::Command::new("ls").get_program(), "ls");
+    /// ```
+    pub fn get_program(&self) -> &OsStr {
+        &self.program
+    }
+
+    /// The arguments after the program's name, as [`std::process::Command::get_args`] gives
+    /// them.
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("ls");
+    /// cmd.args(["-l", "/"]);
+    /// assert_eq!(cmd.get_args().collect::<Vec<_>>(), ["-l", "/"]);
+    /// ```
+    pub fn get_args(&self) -> impl ExactSizeIterator<Item = &OsStr> {
+        self.args[1..].iter().map(OsString::as_os_str)
+    }
+
+    /// The variables set (`Some`) or removed (`None`) since [`Command::new`] or the last
+    /// [`Command::env_clear`], in the order first set, as [`std::process::Command::get_envs`].
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("env");
+    /// cmd.env("LANG", "C").env_remove("HOME");
+    /// let envs: Vec<_> = cmd.get_envs().collect();
+    /// assert_eq!(envs, [("LANG".as_ref(), Some("C".as_ref())), ("HOME".as_ref(), None)]);
+    /// ```
+    pub fn get_envs(&self) -> impl ExactSizeIterator<Item = (&OsStr, Option<&OsStr>)> {
+        self.env_changes
+            .iter()
+            .map(|(k, v)| (k.as_os_str(), v.as_deref()))
+    }
+
+    /// The working directory set with [`Command::current_dir`].
+    ///
+    /// ```
+    /// let mut cmd = pidfd_embryo::Command::new("pwd");
+    /// assert_eq!(cmd.get_current_dir(), None);
+    /// cmd.current_dir("/tmp");
+    /// assert_eq!(cmd.get_current_dir(), Some(std::path::Path::new("/tmp")));
+    /// ```
+    pub fn get_current_dir(&self) -> Option<&Path> {
+        self.cwd.as_deref()
+    }
+
+    /// Kills the child (SIGKILL through its pidfd) when its [`Child`] is dropped before it was
+    /// reaped, as tokio's `kill_on_drop`; off by default, as in std.
+    ///
+    /// ```
+    /// let child = pidfd_embryo::Command::new("/bin/sleep").arg("60").kill_on_drop(true).spawn()?;
+    /// drop(child); // the sleep is killed here
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn kill_on_drop(&mut self, on: bool) -> &mut Self {
+        self.kill_on_drop = on;
         self
     }
 
@@ -815,13 +1014,28 @@ impl Command {
     }
 
     /// Prepares the standard descriptors: the child's file for each, and the caller's pipe ends.
+    /// A descriptor not set here gets `defaults`' entry. The settings stay, so that the next
+    /// spawn gets the same (a [`Stdio::Fd`] is duplicated, not given away).
     #[allow(clippy::type_complexity)]
-    fn take_stdio(&mut self) -> io::Result<(Vec<(u32, OwnedFd)>, [Option<File>; 3])> {
+    fn stdio_files(
+        &self,
+        defaults: [StdioDefault; 3],
+    ) -> io::Result<(Vec<(u32, OwnedFd)>, [Option<File>; 3])> {
         let mut child = Vec::new();
         let mut parent: [Option<File>; 3] = [None, None, None];
-        for (n, slot) in self.stdio.iter_mut().enumerate() {
-            let fd = match slot.take().unwrap_or(Stdio::Inherit) {
-                Stdio::Inherit => {
+        for (n, slot) in self.stdio.iter().enumerate() {
+            let which = match slot {
+                Some(Stdio::Inherit) => StdioDefault::Inherit,
+                Some(Stdio::Null) => StdioDefault::Null,
+                Some(Stdio::Piped) => StdioDefault::Piped,
+                Some(Stdio::Fd(fd)) => {
+                    child.push((n as u32, fd.try_clone()?));
+                    continue;
+                }
+                None => defaults[n],
+            };
+            let fd = match which {
+                StdioDefault::Inherit => {
                     // SAFETY: Descriptor n is borrowed only to duplicate it.
                     let b = unsafe { BorrowedFd::borrow_raw(n as RawFd) };
                     match b.try_clone_to_owned() {
@@ -831,12 +1045,12 @@ impl Command {
                         Err(e) => return Err(e),
                     }
                 }
-                Stdio::Null => File::options()
+                StdioDefault::Null => File::options()
                     .read(true)
                     .write(true)
                     .open("/dev/null")?
                     .into(),
-                Stdio::Piped => {
+                StdioDefault::Piped => {
                     let (r, w) = pipe()?;
                     if n == 0 {
                         parent[n] = Some(w.into());
@@ -846,7 +1060,6 @@ impl Command {
                         w
                     }
                 }
-                Stdio::Fd(fd) => fd,
             };
             child.push((n as u32, fd));
         }
@@ -861,11 +1074,42 @@ impl Command {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
+        self.spawn_with([StdioDefault::Inherit; 3])
+    }
+
+    /// Runs the program to its end with stdout and stderr captured and stdin `/dev/null`, unless
+    /// set otherwise, as [`std::process::Command::output`].
+    ///
+    /// ```
+    /// let out = pidfd_embryo::Command::new("/bin/sh").args(["-c", "echo out; echo err >&2"]).output()?;
+    /// assert!(out.status.success());
+    /// assert_eq!(out.stdout, b"out\n");
+    /// assert_eq!(out.stderr, b"err\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn output(&mut self) -> io::Result<Output> {
+        use StdioDefault::*;
+        self.spawn_with([Null, Piped, Piped])?.wait_with_output()
+    }
+
+    /// Runs the program to its end, its standard descriptors inherited unless set otherwise, as
+    /// [`std::process::Command::status`].
+    ///
+    /// ```
+    /// assert!(pidfd_embryo::Command::new("/bin/true").status()?.success());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn status(&mut self) -> io::Result<ExitStatus> {
+        self.spawn_with([StdioDefault::Inherit; 3])?.wait()
+    }
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> io::Result<Child> {
+        clear_spawn_error();
         if self.program.is_empty() {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         }
         let name = cstring(&self.program)?;
-        let (mut fds, pipes) = self.take_stdio()?;
+        let (mut fds, pipes) = self.stdio_files(defaults)?;
         for (n, fd) in &self.fds {
             fds.push((*n, fd.try_clone()?));
         }
@@ -906,6 +1150,8 @@ impl Command {
             pid,
             pidfd,
             backend,
+            status: None,
+            kill_on_drop: self.kill_on_drop,
             stdin,
             stdout,
             stderr,
@@ -942,6 +1188,7 @@ impl Command {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn template(&mut self) -> io::Result<Template> {
+        clear_spawn_error();
         if self.program.is_empty() {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         }
@@ -959,7 +1206,7 @@ impl Command {
             Err(e) => return Err(e),
         };
         let name = cstring(&self.program)?;
-        let (mut fds, _) = self.take_stdio()?;
+        let (mut fds, _) = self.stdio_files([StdioDefault::Inherit; 3])?;
         for (n, fd) in &self.fds {
             fds.push((*n, fd.try_clone()?));
         }
@@ -970,7 +1217,10 @@ impl Command {
         };
         let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
         self.configure_embryo(embryo.as_fd(), &name, &argv, &envp, &fds)?;
-        Ok(Template { embryo })
+        Ok(Template {
+            embryo,
+            kill_on_drop: self.kill_on_drop,
+        })
     }
 
     /// Applies this configuration to an unstarted embryo.
@@ -1345,17 +1595,16 @@ extern "C" {
 }
 
 /// Names the failing step of a call on `embryo` from its log, when the kernel left a message.
+/// Records the kernel's message for `e` (see [`last_spawn_error`]) and returns `e` unchanged.
 fn with_log(embryo: BorrowedFd<'_>, e: io::Error) -> io::Error {
-    match (e.raw_os_error(), sys::read_log(embryo)) {
-        (Some(errno), Ok(Some(msg))) => io::Error::new(
-            e.kind(),
-            SpawnError {
-                errno,
-                message: Some(msg.trim_end().to_owned()),
-            },
-        ),
-        _ => e,
+    if let Some(errno) = e.raw_os_error() {
+        let message = sys::read_log(embryo)
+            .ok()
+            .flatten()
+            .map(|m| m.trim_end().to_owned());
+        LAST_SPAWN_ERROR.with(|l| *l.borrow_mut() = Some(SpawnError { errno, message }));
     }
+    e
 }
 
 /// A configured embryo that starts copies of itself: see [`Command::template`].
@@ -1375,6 +1624,7 @@ fn with_log(embryo: BorrowedFd<'_>, e: io::Error) -> io::Error {
 #[derive(Debug)]
 pub struct Template {
     embryo: OwnedFd,
+    kill_on_drop: bool,
 }
 
 impl Template {
@@ -1388,6 +1638,7 @@ impl Template {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn spawn(&self) -> io::Result<Child> {
+        clear_spawn_error();
         let mut args = sys::StartArgs {
             flags: sys::START_COPY,
             pid: 0,
@@ -1398,6 +1649,8 @@ impl Template {
             pid: args.pid as libc::pid_t,
             pidfd,
             backend: Backend::Embryo,
+            status: None,
+            kill_on_drop: self.kill_on_drop,
             stdin: None,
             stdout: None,
             stderr: None,
@@ -1492,8 +1745,85 @@ impl Child {
     /// ```
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        self.waitid(0)?
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = self
+            .waitid(0)?
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?;
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    /// Waits at most `timeout` for the child to end, through its pidfd, and reaps it if it did;
+    /// `None` if it still runs. Unlike [`Child::wait`], stdin stays open.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn()?;
+    /// assert_eq!(child.wait_timeout(Duration::from_millis(10))?, None);
+    /// child.kill()?;
+    /// assert!(child.wait_timeout(Duration::from_secs(60))?.is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let left = deadline.map_or(-1, |d| {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up, so that a wait never ends before the timeout.
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
+            });
+            let mut pfd = libc::pollfd {
+                fd: self.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: One valid pollfd.
+            let n = unsafe { libc::poll(&mut pfd, 1, left) };
+            if n > 0 {
+                return self.try_wait();
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            } else if left == 0 || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Waits for the child to end, reading its stdout and stderr pipes to their end meanwhile
+    /// (both at once, so that a child that fills one while the caller reads the other cannot
+    /// block), as [`std::process::Child::wait_with_output`]. Stdin is closed first.
+    ///
+    /// # Examples
+    /// ```
+    /// use pidfd_embryo::{Command, Stdio};
+    /// let child = Command::new("/bin/sh")
+    ///     .args(["-c", "head -c 200000 /dev/zero; head -c 200000 /dev/zero >&2"])
+    ///     .stdout(Stdio::Piped)
+    ///     .stderr(Stdio::Piped)
+    ///     .spawn()?;
+    /// let out = child.wait_with_output()?;
+    /// assert_eq!((out.stdout.len(), out.stderr.len()), (200000, 200000));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_with_output(mut self) -> io::Result<Output> {
+        drop(self.stdin.take());
+        let (stdout, stderr) = read2(self.stdout.take(), self.stderr.take())?;
+        let status = self.wait()?;
+        Ok(Output {
+            status: status.into(),
+            stdout,
+            stderr,
+        })
     }
 
     /// Reaps the child if it has ended; `None` if it still runs.
@@ -1507,7 +1837,10 @@ impl Child {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        self.waitid(libc::WNOHANG)
+        if self.status.is_none() {
+            self.status = self.waitid(libc::WNOHANG)?;
+        }
+        Ok(self.status)
     }
 
     /// Sends SIGKILL through the pidfd.
@@ -1519,8 +1852,16 @@ impl Child {
     /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    ///
+    /// A child that has ended already, reaped or not, is `Ok(())`, as in std.
     pub fn kill(&mut self) -> io::Result<()> {
-        self.signal(libc::SIGKILL)
+        if self.status.is_some() {
+            return Ok(());
+        }
+        match self.signal(libc::SIGKILL) {
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            r => r,
+        }
     }
 
     /// Sends a signal through the pidfd, `SIGCONT` to a child started suspended for example.
@@ -1547,4 +1888,73 @@ impl Child {
             Ok(())
         }
     }
+}
+
+/// With [`Command::kill_on_drop`], a child that was not reaped is killed, and reaped if it is
+/// gone already; otherwise it runs on, as a dropped [`std::process::Child`] does.
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.kill_on_drop && self.status.is_none() {
+            let _ = self.signal(libc::SIGKILL);
+            let _ = self.try_wait();
+        }
+    }
+}
+
+/// Reads two pipes to their end at once.
+fn read2(a: Option<File>, b: Option<File>) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut out = (Vec::new(), Vec::new());
+    match (a, b) {
+        (None, None) => {}
+        (Some(mut a), None) => {
+            a.read_to_end(&mut out.0)?;
+        }
+        (None, Some(mut b)) => {
+            b.read_to_end(&mut out.1)?;
+        }
+        (Some(a), Some(b)) => {
+            let mut files = [Some(a), Some(b)];
+            let mut buf = vec![0u8; 64 * 1024];
+            while files.iter().any(Option::is_some) {
+                let mut pfds: Vec<libc::pollfd> = files
+                    .iter()
+                    .map(|f| libc::pollfd {
+                        fd: f.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    })
+                    .collect();
+                // SAFETY: `pfds` holds two valid pollfds (a negative fd is ignored).
+                if unsafe { libc::poll(pfds.as_mut_ptr(), 2, -1) } < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                for (i, pfd) in pfds.iter().enumerate() {
+                    if pfd.revents == 0 {
+                        continue;
+                    }
+                    let Some(f) = files[i].as_mut() else {
+                        continue;
+                    };
+                    // Readable or hung up: one read cannot block.
+                    let n = match f.read(&mut buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if n == 0 {
+                        files[i] = None;
+                    } else if i == 0 {
+                        out.0.extend_from_slice(&buf[..n]);
+                    } else {
+                        out.1.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }

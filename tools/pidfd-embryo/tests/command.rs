@@ -3,16 +3,22 @@
 //! exercise the posix_spawn fallback; in the guest of `make test`, with
 //! `PIDFD_EMBRYO_REQUIRE=1`, they must run on the embryo syscalls.
 
-use pidfd_embryo::{errno, Backend, Command, FileAction, SpawnError, Stdio};
+use pidfd_embryo::{errno, last_spawn_error, Backend, Command, FileAction, Stdio};
 use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
-/// The kernel's log message a failed spawn carries (empty on the fallback, which has none).
+/// The kernel's log message of this thread's last failed spawn (empty on the fallback, which
+/// has none); `err` must be that spawn's error, with the same errno.
 fn log_message(err: &std::io::Error) -> String {
-    err.get_ref()
-        .and_then(|e| e.downcast_ref::<SpawnError>())
-        .and_then(|e| e.message())
-        .unwrap_or("")
-        .to_owned()
+    // A plain OS error on every backend, as std's.
+    assert!(err.raw_os_error().is_some(), "{err:?}");
+    match last_spawn_error() {
+        Some(e) => {
+            assert_eq!(Some(e.errno()), err.raw_os_error());
+            e.message().unwrap_or("").to_owned()
+        }
+        None => String::new(),
+    }
 }
 
 fn check_backend(b: Backend) {
@@ -127,10 +133,11 @@ fn piped_stdin() {
 #[test]
 fn missing_program_is_enoent() {
     let err = Command::new("/no/such/program").spawn().unwrap_err();
-    assert_eq!(errno(&err), Some(libc::ENOENT));
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     // On the embryo path the kernel's log names the program.
-    if let Some(e) = err.get_ref().and_then(|e| e.downcast_ref::<SpawnError>()) {
-        assert!(e.message().unwrap().contains("/no/such/program"), "{e}");
+    if Command::backend() == Backend::Embryo {
+        let msg = log_message(&err);
+        assert!(msg.contains("/no/such/program"), "{msg}");
     }
     let err = Command::new("no-such-program-in-path").spawn().unwrap_err();
     assert_eq!(errno(&err), Some(libc::ENOENT));
@@ -512,4 +519,210 @@ fn cgroup_placement() {
         "{out} vs {want}"
     );
     std::fs::remove_dir(&dir).unwrap();
+}
+
+#[test]
+fn lifecycle_as_std() {
+    // The status is kept: a second wait, and try_wait after it, return it again.
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "exit 5"])
+        .spawn()
+        .unwrap();
+    check_backend(child.backend());
+    let first = child.wait().unwrap();
+    assert_eq!(first.code(), Some(5));
+    assert_eq!(child.wait().unwrap(), first);
+    assert_eq!(child.try_wait().unwrap(), Some(first));
+    // kill() of a child that was reaped is Ok, as in std; a signal is ESRCH.
+    child.kill().unwrap();
+    assert_eq!(
+        child.signal(libc::SIGTERM).unwrap_err().raw_os_error(),
+        Some(libc::ESRCH)
+    );
+    // kill() of a child that ended but was not reaped yet is Ok too.
+    let mut child = Command::new("/bin/true").spawn().unwrap();
+    while child
+        .wait_timeout(Duration::from_secs(30))
+        .unwrap()
+        .is_none()
+    {}
+    child.kill().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn exit_status_conversions() {
+    use std::os::unix::process::ExitStatusExt;
+    let st = Command::new("/bin/sh")
+        .args(["-c", "exit 3"])
+        .status()
+        .unwrap();
+    assert_eq!(st.to_string(), "exit status: 3");
+    assert_eq!(st.into_raw(), 3 << 8);
+    let std_st: std::process::ExitStatus = st.into();
+    assert_eq!(std_st.code(), Some(3));
+    let mut child = Command::new("/bin/sleep").arg("60").spawn().unwrap();
+    child.kill().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.to_string(), "signal: 9 (SIGKILL)");
+    assert!(!st.core_dumped());
+    let std_st: std::process::ExitStatus = st.into();
+    assert_eq!(std_st.signal(), Some(libc::SIGKILL));
+    // The same as std's own for the same ends.
+    for script in ["exit 0", "exit 1", "exit 255", "kill -TERM $$"] {
+        let ours = Command::new("/bin/sh")
+            .args(["-c", script])
+            .status()
+            .unwrap();
+        let std = std::process::Command::new("/bin/sh")
+            .args(["-c", script])
+            .status()
+            .unwrap();
+        assert_eq!(std::process::ExitStatus::from(ours), std, "{script}");
+        assert_eq!(ours.to_string(), std.to_string(), "{script}");
+    }
+}
+
+#[test]
+fn wait_timeout_through_the_pidfd() {
+    let mut child = Command::new("/bin/sleep").arg("60").spawn().unwrap();
+    let t = Instant::now();
+    assert_eq!(child.wait_timeout(Duration::from_millis(50)).unwrap(), None);
+    assert!(t.elapsed() >= Duration::from_millis(50));
+    child.kill().unwrap();
+    let st = child
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGKILL));
+    // Reaped by wait_timeout: wait() returns the same.
+    assert_eq!(child.wait().unwrap(), st);
+}
+
+#[test]
+fn output_and_wait_with_output() {
+    // Both pipes bigger than a pipe buffer: read at once, or the child blocks for ever.
+    let out = Command::new("/bin/sh")
+        .args([
+            "-c",
+            "head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!((out.stdout.len(), out.stderr.len()), (300000, 300000));
+    // output(): stdin is /dev/null unless set.
+    let out = Command::new("/bin/cat").output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    // The same as std's output() for the same command.
+    let script = "echo out; echo err >&2; exit 2";
+    let ours = Command::new("/bin/sh")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    let std = std::process::Command::new("/bin/sh")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (ours.status, ours.stdout, ours.stderr),
+        (std.status, std.stdout, std.stderr)
+    );
+}
+
+#[test]
+fn kill_on_drop() {
+    let child = Command::new("/bin/sleep")
+        .arg("60")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    drop(child);
+    // Killed and, being dead by now or soon, gone: no process of that pid that is our sleep.
+    let t = Instant::now();
+    loop {
+        // SAFETY: kill() with signal 0 only checks.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if !alive || state.contains(") Z ") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{pid} still runs");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Without it, the child runs on after the drop.
+    let child = Command::new("/bin/sleep").arg("60").spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    drop(child);
+    std::thread::sleep(Duration::from_millis(50));
+    // SAFETY: As above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+}
+
+#[test]
+fn stdio_settings_survive_a_second_spawn() {
+    let dir = std::env::temp_dir().join(format!("pidfd-embryo-stdio-{}", std::process::id()));
+    let file = std::fs::File::create(&dir).unwrap();
+    let mut cmd = Command::new("/bin/echo");
+    cmd.arg("line").stdout(Stdio::Fd(file.into()));
+    for _ in 0..2 {
+        let mut child = cmd.spawn().unwrap();
+        check_backend(child.backend());
+        assert!(child.wait().unwrap().success());
+    }
+    assert_eq!(std::fs::read_to_string(&dir).unwrap(), "line\nline\n");
+    std::fs::remove_file(&dir).unwrap();
+}
+
+#[test]
+fn accessors_and_debug() {
+    let mut cmd = Command::new("env");
+    cmd.args(["-0", "x"])
+        .env("SECRET_TOKEN", "hunter2")
+        .env_remove("HOME")
+        .current_dir("/");
+    assert_eq!(cmd.get_program(), "env");
+    assert_eq!(cmd.get_args().collect::<Vec<_>>(), ["-0", "x"]);
+    let envs: Vec<_> = cmd.get_envs().collect();
+    assert_eq!(
+        envs,
+        [
+            ("SECRET_TOKEN".as_ref(), Some("hunter2".as_ref())),
+            ("HOME".as_ref(), None)
+        ]
+    );
+    assert_eq!(cmd.get_current_dir(), Some(std::path::Path::new("/")));
+    let shown = format!("{cmd:?}");
+    assert!(shown.contains("SECRET_TOKEN"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    cmd.env_clear();
+    assert_eq!(cmd.get_envs().len(), 0);
+}
+
+#[test]
+fn errors_are_plain_os_errors() {
+    for (prog, want) in [
+        ("/no/such/program", libc::ENOENT),
+        ("/etc/passwd", libc::EACCES),
+    ] {
+        let err = Command::new(prog).spawn().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(want), "{prog}");
+        assert_eq!(
+            err.kind(),
+            std::io::Error::from_raw_os_error(want).kind(),
+            "{prog}"
+        );
+        match last_spawn_error() {
+            Some(e) => {
+                assert_eq!(Command::backend(), Backend::Embryo);
+                assert_eq!(e.errno(), want);
+                assert!(e.message().is_some(), "{prog}: no kernel message");
+            }
+            None => assert_eq!(Command::backend(), Backend::PosixSpawn),
+        }
+    }
+    // A spawn that works clears it.
+    Command::new("/bin/true").status().unwrap();
+    assert!(last_spawn_error().is_none());
 }
