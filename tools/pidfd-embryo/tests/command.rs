@@ -372,7 +372,8 @@ fn numa_node() {
             assert!(c.spawn().unwrap().wait().unwrap().success());
             let err = bad.spawn().unwrap_err();
             assert_eq!(errno(&err), Some(libc::EINVAL));
-            assert!(err.to_string().contains("numa-node"), "{err}");
+            let msg = log_message(&err);
+            assert!(msg.contains("numa-node"), "{msg}");
         }
         Backend::PosixSpawn => {
             let err = c.spawn().unwrap_err();

@@ -786,8 +786,9 @@ enum Road {
     Started(libc::pid_t, OwnedFd),
     /// The embryo path failed with this error number; it is the spawn's answer.
     Failed(c_int),
-    /// Not expressible here: the next definition must do it.
-    Fallback(&'static str),
+    /// Not expressible here, or refused before a child existed: the next definition must do it.
+    /// With the embryo's errno, if the kernel refused it.
+    Fallback(&'static str, Option<c_int>),
 }
 
 /// The `__u64` signal set of a `sigset_t`, signals 1 to 64.
@@ -854,7 +855,7 @@ unsafe fn embryo_spawn(
     use_path: bool,
 ) -> Road {
     if !supported() {
-        return Road::Fallback("the kernel has no pidfd_config()");
+        return Road::Fallback("the kernel has no pidfd_config()", None);
     }
     if path.is_null() {
         return Road::Failed(libc::EFAULT);
@@ -884,14 +885,14 @@ unsafe fn embryo_spawn(
         unsafe { posix_spawnattr_getcgroup_np(attr, &mut cgroup) };
     }
     if flags & !HANDLED_FLAGS != 0 {
-        return Road::Fallback("a flag this library does not know");
+        return Road::Fallback("a flag this library does not know", None);
     }
     let list = if fa.is_null() {
         Vec::new()
     } else {
         match actions().get(fa as usize) {
             Some(l) => l.clone(),
-            None => return Road::Fallback("a file-actions object this library did not see"),
+            None => return Road::Fallback("a file-actions object this library did not see", None),
         }
     };
     // SAFETY: `path` is a NUL-terminated string.
@@ -908,7 +909,7 @@ unsafe fn embryo_spawn(
         );
         match CString::new(path) {
             Ok(p) if p.as_bytes().len() < libc::PATH_MAX as usize => Some(p),
-            _ => return Road::Fallback("a PATH longer than the kernel takes"),
+            _ => return Road::Fallback("a PATH longer than the kernel takes", None),
         }
     } else {
         None
@@ -916,16 +917,20 @@ unsafe fn embryo_spawn(
     // SAFETY: The caller's arrays, valid as posix_spawn() requires.
     let (argv, envp) = unsafe { (pack(argv), pack(envp)) };
     if argv.is_empty() {
-        return Road::Fallback("an empty argv");
+        return Road::Fallback("an empty argv", None);
     }
 
     // No embryo, no child: whatever the reason (EMFILE with a full table, which glibc's spawn
     // does not need a descriptor for; ENOSYS or EINVAL without PIDFD_EMPTY; ENOMEM), glibc answers.
-    let Ok(embryo) = sys::pidfd_open_empty(0) else {
-        return Road::Fallback("pidfd_open(PIDFD_EMPTY) failed");
+    let embryo = match sys::pidfd_open_empty(0) {
+        Ok(embryo) => embryo,
+        Err(e) => return Road::Fallback("pidfd_open(PIDFD_EMPTY) failed", e.raw_os_error()),
     };
     let Some(embryo) = out_of_the_way(embryo, &list) else {
-        return Road::Fallback("no descriptor for the embryo that no file action names");
+        return Road::Fallback(
+            "no descriptor for the embryo that no file action names",
+            None,
+        );
     };
     let fd = embryo.as_fd();
     let configure = || -> std::io::Result<()> {
@@ -984,16 +989,19 @@ unsafe fn embryo_spawn(
         }
         Ok(())
     };
-    if configure().is_err() {
+    if let Err(e) = configure() {
         // A value the kernel does not take: glibc's child would try it, and answer.
-        return Road::Fallback("pidfd_config() refused the configuration");
+        return Road::Fallback("pidfd_config() refused the configuration", e.raw_os_error());
     }
     let mut args = sys::StartArgs::default();
     match sys::pidfd_start(fd, &mut args) {
         Ok(()) => Road::Started(args.pid as libc::pid_t, embryo),
         // Still an embryo: the start failed before it created the child (EOPNOTSUPP after
         // unshare(CLONE_NEWPID), EAGAIN, ENOMEM, a seccomp filter's errno for clone()).
-        Err(_) if is_embryo(fd) => Road::Fallback("the start failed before the child existed"),
+        Err(e) if is_embryo(fd) => Road::Fallback(
+            "the start failed before the child existed",
+            e.raw_os_error(),
+        ),
         // The child existed: its file actions or its exec failed, and that is the answer.
         Err(e) => Road::Failed(e.raw_os_error().unwrap_or(libc::EINVAL)),
     }
@@ -1108,16 +1116,18 @@ unsafe fn spawn(
             EMBRYO_SPAWNS.fetch_add(1, Ordering::Relaxed);
             e
         }
-        Road::Fallback(why) => {
+        Road::Fallback(why, errno) => {
             FALLBACK_SPAWNS.fetch_add(1, Ordering::Relaxed);
             debug(why);
             let Some(f) = next else {
                 return libc::ENOSYS;
             };
             if !attr.is_null() && kept_cgroup(attr).is_some_and(|(set, _)| set) {
-                // The next definition would start the child outside the cgroup.
-                debug("POSIX_SPAWN_SETCGROUP, which the next posix_spawn does not know: ENOSYS");
-                return libc::ENOSYS;
+                // The next definition would start the child outside the cgroup: the embryo's
+                // answer stands if it had one (what glibc 2.39's clone3() would have said of
+                // the cgroup), else ENOSYS.
+                debug("POSIX_SPAWN_SETCGROUP, which the next posix_spawn does not know");
+                return errno.unwrap_or(libc::ENOSYS);
             }
             match out {
                 // SAFETY: `f` is the next definition of the function with this signature.
