@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 //! Builds the C programs the tests and the demo run under `LD_PRELOAD` into `OUT_DIR`, and
 //! tells the crate where they are: `c/every_action.c` (`PIDFDSPAWN_EVERY_ACTION`) and
 //! `c/cases.c` (`PIDFDSPAWN_CASES`).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What `make run` shows of the crate: a launch with its pid and pidfd, and a failed launch with
 //! the kernel's message. Prints lines starting with "demo: ".
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Start processes through embryonic pidfds.
 //!
 //! A kernel with the embryonic-process series creates a process in three steps:

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Raw wrappers of the series' syscalls, with the numbers and layouts of its UAPI header
 //! (`include/uapi/linux/pidfd.h`). Each returns the kernel's answer as an [`io::Result`].
 //!

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The builder's behaviour, the same on both backends. On the host (no embryo syscalls) these
 //! exercise the posix_spawn fallback; in the guest of `make test`, with
 //! `PIDFD_EMBRYO_REQUIRE=1`, they must run on the embryo syscalls.

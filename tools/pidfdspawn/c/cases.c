@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 /*
  * cases: unmodified C programs, one per scenario, in which a posix_spawn()
  * library could behave differently from glibc's. Each prints on stdout

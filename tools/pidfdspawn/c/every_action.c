@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 /*
  * every_action: an unmodified C program that uses every file action of
  * glibc's posix_spawn() in one spawn, and then one failing spawn.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 //! Runs one posix_spawn() scenario through whatever `posix_spawn` the process resolves (glibc's,
 //! or libpidfdspawn's under `LD_PRELOAD`) and prints, on stdout, the error it returned and what
 //! the child saw; on stderr, how libpidfdspawn routed the spawns, if it is loaded.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 //! An ordinary Rust program: it starts `sh` with `std::process::Command`, which uses
 //! posix_spawnp() with file actions for the pipes. Run under `LD_PRELOAD=libpidfdspawn.so`, it
 //! prints how libpidfdspawn routed those spawns.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 //! `libpidfdspawn.so`: glibc's `posix_spawn()` family on embryonic pidfds.
 //!
 //! Loaded with `LD_PRELOAD`, it interposes `posix_spawn`, `posix_spawnp`, `pidfd_spawn`,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 //! libpidfdspawn.so against glibc: every scenario of `examples/probe.rs` runs twice, plainly and
 //! under `LD_PRELOAD`, and must print the same thing: the same error from the spawn, and a
 //! child that sees the same descriptors, directory, signal state, group and session.
