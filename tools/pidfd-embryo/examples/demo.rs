@@ -26,7 +26,7 @@ fn main() {
     println!(
         "demo: Command::new(\"uname\").arg(\"-sr\").spawn(): pid {}, pidfd {}, backend {:?}",
         child.id(),
-        child.pidfd().as_raw_fd(),
+        child.pidfd().expect("a pidfd").as_raw_fd(),
         child.backend()
     );
     println!("demo:   it wrote {:?}", out.trim());

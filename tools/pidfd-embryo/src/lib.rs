@@ -445,7 +445,8 @@ pub fn sigset(signals: &[libc::c_int]) -> u64 {
 #[derive(Debug)]
 pub struct Child {
     pid: libc::pid_t,
-    pidfd: OwnedFd,
+    /// `None` only on the fallback, when no descriptor was left for it after the child existed.
+    pidfd: Option<OwnedFd>,
     backend: Backend,
     /// How it ended, once reaped: a second wait returns it again.
     status: Option<ExitStatus>,
@@ -962,7 +963,16 @@ impl Command {
     /// let backend = pidfd_embryo::Command::backend();
     /// ```
     pub fn backend() -> Backend {
-        if sys::supported() {
+        use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+        // 0: not probed yet; 1: posix_spawn; 2: embryo. One probe per process, so that this
+        // and every spawn give the same answer.
+        static PROBED: AtomicU8 = AtomicU8::new(0);
+        let mut b = PROBED.load(Relaxed);
+        if b == 0 {
+            b = if sys::supported() { 2 } else { 1 };
+            PROBED.store(b, Relaxed);
+        }
+        if b == 2 {
             Backend::Embryo
         } else {
             Backend::PosixSpawn
@@ -1121,30 +1131,17 @@ impl Command {
         let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
         let [stdin, stdout, stderr] = pipes;
 
-        let (pid, pidfd, backend) = match sys::pidfd_open_empty(0) {
-            Ok(embryo) => {
+        let (pid, pidfd, backend) = match Self::backend() {
+            Backend::Embryo => {
+                let embryo = sys::pidfd_open_empty(0)?;
                 let pid = self.start_embryo(embryo.as_fd(), &name, &argv, &envp, &fds)?;
-                (pid, embryo, Backend::Embryo)
+                (pid, Some(embryo), Backend::Embryo)
             }
-            Err(e)
-                if e.raw_os_error() == Some(libc::ENOSYS)
-                    || e.raw_os_error() == Some(libc::EINVAL) =>
-            {
+            Backend::PosixSpawn => {
                 let path = self.resolve()?;
-                let pid = self.start_posix_spawn(&path, &argv, &envp, &fds)?;
-                // SAFETY: pidfd_open() takes a pid and flags and reads no memory.
-                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-                if fd < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: A new descriptor that nothing else owns.
-                (
-                    pid,
-                    unsafe { OwnedFd::from_raw_fd(fd as RawFd) },
-                    Backend::PosixSpawn,
-                )
+                let (pid, pidfd) = self.start_posix_spawn(&path, &argv, &envp, &fds)?;
+                (pid, pidfd, Backend::PosixSpawn)
             }
-            Err(e) => return Err(e),
         };
         Ok(Child {
             pid,
@@ -1319,13 +1316,18 @@ impl Command {
         Ok(())
     }
 
+    /// Starts the child with the C library: with `pidfd_spawn()` where it has one (glibc 2.39),
+    /// which creates the pidfd with the child (`clone3(CLONE_PIDFD)`), else with `posix_spawn()`
+    /// and then `pidfd_open()`. Once the child exists this never fails: without a pidfd (no
+    /// descriptor left for it), the child is waited for and signalled by its pid.
+    #[allow(clippy::type_complexity)]
     fn start_posix_spawn(
         &self,
         path: &CString,
         argv: &[u8],
         envp: &[u8],
         fds: &[(u32, OwnedFd)],
-    ) -> io::Result<libc::pid_t> {
+    ) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
         // The packed blobs again as NULL-terminated pointer arrays.
         let ptrs = |blob: &[u8]| -> Vec<*mut libc::c_char> {
             let mut v: Vec<*mut libc::c_char> = Vec::new();
@@ -1446,12 +1448,41 @@ impl Command {
             if !self.inherit_fds {
                 // Like the embryo: only the descriptors given (glibc 2.34's closefrom action).
                 // SAFETY: `fa` was initialised.
-                chk(unsafe {
-                    posix_spawn_file_actions_addclosefrom_np(&mut fa, above as libc::c_int)
-                })?;
+                chk(unsafe { add_close_from(&mut fa, above as libc::c_int) })?;
             }
             for action in &self.actions {
                 chk(glibc_action(&mut fa, action)?)?;
+            }
+            static PIDFD_SPAWN: std::sync::atomic::AtomicUsize =
+                std::sync::atomic::AtomicUsize::new(0);
+            if let Some(addr) = libc_fn(&PIDFD_SPAWN, c"pidfd_spawn") {
+                type PidfdSpawn = unsafe extern "C" fn(
+                    *mut libc::c_int,
+                    *const libc::c_char,
+                    *const libc::posix_spawn_file_actions_t,
+                    *const libc::posix_spawnattr_t,
+                    *const *mut libc::c_char,
+                    *const *mut libc::c_char,
+                ) -> libc::c_int;
+                // SAFETY: `addr` is the C library's pidfd_spawn(), whose signature this is.
+                let f = unsafe { core::mem::transmute::<usize, PidfdSpawn>(addr) };
+                let mut pidfd = -1;
+                // SAFETY: All pointers are valid and NUL-terminated where required.
+                chk(unsafe {
+                    f(
+                        &mut pidfd,
+                        path.as_ptr(),
+                        &fa,
+                        &attr,
+                        argv_p.as_ptr(),
+                        envp_p.as_ptr(),
+                    )
+                })?;
+                drop(sources);
+                // SAFETY: pidfd_spawn() returned a new pidfd that nothing else owns.
+                let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+                let pid = pid_of(pidfd.as_fd())?;
+                return Ok((pid, Some(pidfd)));
             }
             let mut pid = 0;
             // SAFETY: All pointers are valid and NUL-terminated where required.
@@ -1466,7 +1497,11 @@ impl Command {
                 )
             })?;
             drop(sources);
-            Ok(pid)
+            // SAFETY: pidfd_open() takes a pid and flags and reads no memory.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            // SAFETY: A new descriptor that nothing else owns.
+            let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            Ok((pid, pidfd))
         })();
         // SAFETY: Both were initialised above.
         unsafe {
@@ -1475,6 +1510,14 @@ impl Command {
         }
         result
     }
+}
+
+/// The pid of the process of `pidfd`, from its fdinfo.
+fn pid_of(pidfd: BorrowedFd<'_>) -> io::Result<libc::pid_t> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:")?.trim().parse().ok())
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
 }
 
 /// A descriptor number as the C interfaces take it; `EBADF` beyond `c_int`.
@@ -1543,9 +1586,7 @@ fn glibc_action(
             unsafe { libc::posix_spawn_file_actions_adddup2(fa, c_fd(*from)?, c_fd(*to)?) }
         }
         // SAFETY: See above.
-        FileAction::CloseFrom(fd) => unsafe {
-            posix_spawn_file_actions_addclosefrom_np(fa, c_fd(*fd)?)
-        },
+        FileAction::CloseFrom(fd) => unsafe { add_close_from(fa, c_fd(*fd)?) },
         FileAction::Chdir(path) => {
             let p = cstring(path.as_os_str())?;
             // SAFETY: See above.
@@ -1575,23 +1616,105 @@ fn fill_sigset(ss: &mut libc::sigset_t, set: u64) {
     }
 }
 
-extern "C" {
-    fn posix_spawn_file_actions_addclosefrom_np(
-        fa: *mut libc::posix_spawn_file_actions_t,
-        from: libc::c_int,
-    ) -> libc::c_int;
-    fn posix_spawn_file_actions_addchdir_np(
-        fa: *mut libc::posix_spawn_file_actions_t,
-        path: *const libc::c_char,
-    ) -> libc::c_int;
-    fn posix_spawn_file_actions_addfchdir_np(
-        fa: *mut libc::posix_spawn_file_actions_t,
-        fd: libc::c_int,
-    ) -> libc::c_int;
-    fn posix_spawn_file_actions_addtcsetpgrp_np(
-        fa: *mut libc::posix_spawn_file_actions_t,
-        fd: libc::c_int,
-    ) -> libc::c_int;
+/// The C library's function `name`, looked up once at run time: the GNU `_np` file actions
+/// arrived in glibc 2.29 (chdir, fchdir), 2.34 (closefrom) and 2.35 (tcsetpgrp), musl has some,
+/// and linking against them would tie the crate to the newest. `None` where it is absent.
+fn libc_fn(cache: &std::sync::atomic::AtomicUsize, name: &std::ffi::CStr) -> Option<usize> {
+    use std::sync::atomic::Ordering::Relaxed;
+    // 0: not looked up yet; 1: absent.
+    let mut addr = cache.load(Relaxed);
+    if addr == 0 {
+        // SAFETY: dlsym() with RTLD_DEFAULT and a NUL-terminated name.
+        addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) } as usize;
+        if addr == 0 {
+            addr = 1;
+        }
+        cache.store(addr, Relaxed);
+    }
+    (addr != 1).then_some(addr)
+}
+
+/// Defines a wrapper that calls the C library's `$name` if it has one, else returns `ENOTSUP`.
+macro_rules! np_action {
+    ($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty)) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        ///
+        /// `fa` must be an initialised file-actions object; the argument as the C function
+        /// takes it.
+        unsafe fn $name(fa: *mut libc::posix_spawn_file_actions_t, $arg: $ty) -> libc::c_int {
+            static ADDR: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let name = concat!(stringify!($name), "\0");
+            let Ok(name) = std::ffi::CStr::from_bytes_with_nul(name.as_bytes()) else {
+                return libc::ENOTSUP;
+            };
+            match libc_fn(&ADDR, name) {
+                Some(addr) => {
+                    // SAFETY: `addr` is the C library's `$name`, whose signature this is.
+                    let f = unsafe {
+                        core::mem::transmute::<
+                            usize,
+                            unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, $ty)
+                                -> libc::c_int,
+                        >(addr)
+                    };
+                    // SAFETY: By the safety requirements.
+                    unsafe { f(fa, $arg) }
+                }
+                None => libc::ENOTSUP,
+            }
+        }
+    };
+}
+
+np_action!(
+    /// `posix_spawn_file_actions_addclosefrom_np()` (glibc 2.34).
+    posix_spawn_file_actions_addclosefrom_np(from: libc::c_int)
+);
+np_action!(
+    /// `posix_spawn_file_actions_addchdir_np()` (glibc 2.29).
+    posix_spawn_file_actions_addchdir_np(path: *const libc::c_char)
+);
+np_action!(
+    /// `posix_spawn_file_actions_addfchdir_np()` (glibc 2.29).
+    posix_spawn_file_actions_addfchdir_np(fd: libc::c_int)
+);
+np_action!(
+    /// `posix_spawn_file_actions_addtcsetpgrp_np()` (glibc 2.35).
+    posix_spawn_file_actions_addtcsetpgrp_np(fd: libc::c_int)
+);
+
+/// Closes, in the child, every descriptor from `from` up: with the closefrom action where the C
+/// library has it, else with a close action for each descriptor the caller has open now.
+///
+/// # Safety
+///
+/// `fa` must be an initialised file-actions object.
+unsafe fn add_close_from(
+    fa: *mut libc::posix_spawn_file_actions_t,
+    from: libc::c_int,
+) -> libc::c_int {
+    // SAFETY: By the safety requirements.
+    let r = unsafe { posix_spawn_file_actions_addclosefrom_np(fa, from) };
+    if r != libc::ENOTSUP {
+        return r;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return libc::ENOTSUP;
+    };
+    for fd in dir
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::c_int>().ok())
+        .filter(|fd| *fd >= from)
+    {
+        // SAFETY: By the safety requirements; closing one that is not open is not an error.
+        let r = unsafe { libc::posix_spawn_file_actions_addclose(fa, fd) };
+        if r != 0 {
+            return r;
+        }
+    }
+    0
 }
 
 /// Names the failing step of a call on `embryo` from its log, when the kernel left a message.
@@ -1647,7 +1770,7 @@ impl Template {
             .map_err(|e| with_log(self.embryo.as_fd(), e))?;
         Ok(Child {
             pid: args.pid as libc::pid_t,
-            pidfd,
+            pidfd: Some(pidfd),
             backend: Backend::Embryo,
             status: None,
             kill_on_drop: self.kill_on_drop,
@@ -1686,35 +1809,34 @@ impl Child {
     }
 
     /// The child's pidfd, readable (POLLIN) once it has ended: usable with poll, epoll and
-    /// async runtimes.
+    /// async runtimes. `None` only for a child of the posix_spawn fallback for which no
+    /// descriptor was left once it existed.
     ///
     /// # Examples
     /// ```
     /// use std::os::fd::AsRawFd;
     /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn()?;
-    /// let mut pfd = libc::pollfd { fd: child.pidfd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    /// let pidfd = child.pidfd().expect("a descriptor was free");
+    /// let mut pfd = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     /// // SAFETY: One valid pollfd.
     /// assert_eq!(unsafe { libc::poll(&mut pfd, 1, -1) }, 1);
     /// assert!(child.wait()?.success());
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn pidfd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(AsFd::as_fd)
     }
 
     fn waitid(&self, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
         // SAFETY: An all-zero siginfo_t is valid.
         let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
         loop {
-            // SAFETY: `info` is valid storage for the result.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PIDFD,
-                    self.pidfd.as_raw_fd() as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | flags,
-                )
+            let (idtype, id) = match &self.pidfd {
+                Some(fd) => (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t),
+                None => (libc::P_PID, self.pid as libc::id_t),
             };
+            // SAFETY: `info` is valid storage for the result.
+            let r = unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | flags) };
             if r == 0 {
                 break;
             }
@@ -1772,6 +1894,18 @@ impl Child {
             return Ok(Some(status));
         }
         let deadline = Instant::now().checked_add(timeout);
+        let Some(pidfd) = self.pidfd.as_ref().map(AsRawFd::as_raw_fd) else {
+            // No pidfd to poll: look every 10 ms.
+            loop {
+                if let Some(status) = self.try_wait()? {
+                    return Ok(Some(status));
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(10).min(timeout));
+            }
+        };
         loop {
             let left = deadline.map_or(-1, |d| {
                 let left = d.saturating_duration_since(Instant::now());
@@ -1779,7 +1913,7 @@ impl Child {
                 left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
             });
             let mut pfd = libc::pollfd {
-                fd: self.pidfd.as_raw_fd(),
+                fd: pidfd,
                 events: libc::POLLIN,
                 revents: 0,
             };
@@ -1872,15 +2006,21 @@ impl Child {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn signal(&mut self, sig: libc::c_int) -> io::Result<()> {
-        // SAFETY: pidfd_send_signal() with a NULL siginfo reads no memory.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                sig,
-                ptr::null::<u8>(),
-                0,
-            )
+        let r = match &self.pidfd {
+            // SAFETY: pidfd_send_signal() with a NULL siginfo reads no memory.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    sig,
+                    ptr::null::<u8>(),
+                    0,
+                )
+            },
+            // Reaped, the pid may be another process's by now: never signal it.
+            None if self.status.is_some() => return Err(io::Error::from_raw_os_error(libc::ESRCH)),
+            // SAFETY: kill() reads no memory; the pid is our child's, not reaped yet.
+            None => unsafe { libc::kill(self.pid, sig) }.into(),
         };
         if r < 0 {
             Err(io::Error::last_os_error())

@@ -727,3 +727,15 @@ fn errors_are_plain_os_errors() {
     Command::new("/bin/true").status().unwrap();
     assert!(last_spawn_error().is_none());
 }
+
+#[test]
+fn one_probe_for_backend_and_spawn() {
+    let b = Command::backend();
+    check_backend(b);
+    for _ in 0..3 {
+        let mut c = Command::new("/bin/true").spawn().unwrap();
+        assert_eq!(c.backend(), b);
+        assert!(c.pidfd().is_some());
+        assert!(c.wait().unwrap().success());
+    }
+}
