@@ -21,20 +21,28 @@ done
 host_checks() {
 	(cd "$TOP/tools" && cargo fmt --all -- --check) || die "tools/ is not rustfmt-clean: run 'cargo fmt' in tools/"
 	(cd "$TOP/tools" && cargo clippy -q --all-targets -- -D warnings) || die "clippy warnings in tools/ (above)"
+	(cd "$TOP/tools" && cargo clippy -q -p pidfd-embryo --features tokio --all-targets -- -D warnings) ||
+		die "clippy warnings in pidfd-embryo's tokio feature (above)"
 	(cd "$TOP/tools" && cargo build -q --release) || die "tools/ does not build"
 	# cargo test builds a cdylib's rlib only: the preload test needs the .so
 	# and the probe example built first (debug, next to the test binary).
 	(cd "$TOP/tools" && cargo build -q -p pidfdspawn --lib --examples) ||
 		die "cannot build libpidfdspawn and its probe"
-	(cd "$TOP/tools" && cargo test -q 2>&1) >"$cargo_log" || true
+	{
+		(cd "$TOP/tools" && cargo test -q 2>&1)
+		# The crate's tokio feature, off by default, with its own test.
+		(cd "$TOP/tools" && cargo test -q -p pidfd-embryo --features tokio --test tokio 2>&1)
+		(cd "$TOP/tools" && cargo test -q -p pidfd-embryo --features tokio --doc 2>&1)
+	} >"$cargo_log" || true
 	# The crate's integration tests run again in the guest, where they must
 	# use the embryo syscalls (PIDFD_EMBRYO_REQUIRE=1) instead of the
 	# fallback; libpidfdspawn's comparison with glibc, with the library
 	# and its probe (built above); and spawnfuzz's campaigns, which are
 	# ignored on a kernel without the syscalls and run in the guest.
 	local t
-	for t in "pidfd-embryo command" "pidfdspawn preload" "spawnfuzz campaign"; do
-		(cd "$TOP/tools" && cargo test -p "${t% *}" --test "${t#* }" --no-run 2>&1) |
+	for t in "pidfd-embryo command" "pidfdspawn preload" "spawnfuzz campaign" "pidfd-embryo tokio"; do
+		(cd "$TOP/tools" && cargo test -p "${t% *}" --features "$([ "${t#* }" = tokio ] && echo tokio)" \
+			--test "${t#* }" --no-run 2>&1) |
 			sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1
 	done >"$OUT/host-checks.bins"
 }
@@ -85,11 +93,12 @@ read -r p f s < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
 grep -q '^test result:' "$cargo_log" || f=$((f + 1))
 extra+=(--extra "cargo=$p,$f,$s")
 summary="$TOP/tools/target/release/ktap-summary"
-{ read -r guest_tests && read -r preload_tests && read -r fuzz_tests; } <"$OUT/host-checks.bins" ||
+{ read -r guest_tests && read -r preload_tests && read -r fuzz_tests && read -r tokio_tests; } <"$OUT/host-checks.bins" ||
 	die "cannot build the pidfd-embryo, libpidfdspawn and spawnfuzz tests for the guest (log: $OUT/host-checks.log)"
 guest_tests="$TOP/tools/$guest_tests"
 preload_tests="$TOP/tools/$preload_tests"
 fuzz_tests="$TOP/tools/$fuzz_tests"
+tokio_tests="$TOP/tools/$tokio_tests"
 t_build=$(date +%s)
 
 # 3. One boot: KUnit at boot, then the selftests.
@@ -98,7 +107,7 @@ mkdir -p "$OUT/guest"
 {
 	echo 'cd /tmp || exit 1'
 	echo 'rc=0'
-	for t in "$guest_tests" "$preload_tests"; do
+	for t in "$guest_tests" "$preload_tests" "$tokio_tests"; do
 		printf 'PIDFD_EMBRYO_REQUIRE=1 %q --test-threads=1 || rc=1\n' "$t"
 	done
 	printf '%q --test-threads=1 --include-ignored || rc=1\n' "$fuzz_tests"

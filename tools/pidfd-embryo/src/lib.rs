@@ -30,6 +30,8 @@
 //! ```
 
 pub mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 use std::{
     ffi::{CString, OsStr, OsString},
