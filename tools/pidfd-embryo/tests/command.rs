@@ -640,25 +640,34 @@ fn kill_on_drop() {
         .unwrap();
     let pid = child.id() as libc::pid_t;
     drop(child);
-    // Killed and, being dead by now or soon, gone: no process of that pid that is our sleep.
-    let t = Instant::now();
-    loop {
-        // SAFETY: kill() with signal 0 only checks.
-        let alive = unsafe { libc::kill(pid, 0) } == 0;
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if !alive || state.contains(") Z ") {
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "{pid} still runs");
-        std::thread::sleep(Duration::from_millis(10));
+    let mut st = 0;
+    // SAFETY: waitpid() on our own child, with valid storage for the status.
+    let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+    if r == pid {
+        // Killed by the drop, not a sleep that ended by itself.
+        assert!(
+            libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL,
+            "{st:#x}"
+        );
+    } else {
+        // Killed and reaped by the drop already.
+        assert_eq!(r, -1);
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ECHILD)
+        );
     }
-    // Without it, the child runs on after the drop.
+    // Without it, the child runs on after the drop, until killed here.
     let child = Command::new("/bin/sleep").arg("60").spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     drop(child);
-    std::thread::sleep(Duration::from_millis(50));
     // SAFETY: As above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) }, 0);
+    // SAFETY: kill() of our own child, not reaped yet.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    // SAFETY: As above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL);
 }
 
 #[test]

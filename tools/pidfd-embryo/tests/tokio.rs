@@ -4,7 +4,6 @@
 //! with `PIDFD_EMBRYO_REQUIRE=1`, on the embryo syscalls.
 
 use pidfd_embryo::{Backend, Command, Stdio};
-use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn check_backend(b: Backend) {
@@ -15,28 +14,32 @@ fn check_backend(b: Backend) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn sixteen_children_on_one_thread() {
-    // One thread keeps 16 children in flight; each ends after its own delay, and the waits
-    // finish in the order the children end, not in the order they were started.
-    let mut tasks = Vec::new();
-    let t = Instant::now();
-    for i in 0..16u32 {
-        let delay = format!("0.{:02}", (16 - i) * 5);
-        let mut child = Command::new("/bin/sleep").arg(delay).spawn_tokio().unwrap();
-        check_backend(child.backend());
-        tasks.push(tokio::spawn(async move {
-            let status = child.wait().await.unwrap();
-            (i, status, Instant::now())
-        }));
+    // One thread keeps 16 children in flight. The first cannot end before its stdin is closed;
+    // the other 15 end at once, and their waits complete while the first one's is pending on
+    // the same thread: no wait blocks the thread, and they end in their own order.
+    let mut first = Command::new("/bin/sh")
+        .args(["-c", "read line"])
+        .stdin(Stdio::Piped)
+        .spawn_tokio()
+        .unwrap();
+    check_backend(first.backend());
+    let release = first.stdin.take().unwrap();
+    let first = tokio::spawn(async move { first.wait().await });
+    let mut others = Vec::new();
+    for _ in 0..15 {
+        others.push(Command::new("/bin/true").spawn_tokio().unwrap());
     }
-    let mut ends = Vec::new();
-    for t in tasks {
-        ends.push(t.await.unwrap());
+    for mut c in others {
+        assert!(c.wait().await.unwrap().success());
     }
-    assert!(ends.iter().all(|(_, s, _)| s.success()));
-    // All in flight at once: far less than the 6.8 s the sleeps add up to.
-    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
-    ends.sort_by_key(|(_, _, at)| *at);
-    assert_eq!(ends.first().unwrap().0, 15, "the shortest sleep ends first");
+    assert!(
+        !first.is_finished(),
+        "the first child ended with its stdin open"
+    );
+    // EOF on its stdin: `read` fails and the shell exits with 1.
+    drop(release);
+    let status = first.await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(1));
 }
 
 #[tokio::test(flavor = "current_thread")]

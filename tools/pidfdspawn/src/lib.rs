@@ -1145,12 +1145,13 @@ unsafe fn spawn(
     }
 }
 
-/// `posix_spawn(3)`.
+/// `posix_spawn(3)`: `posix_spawn@@GLIBC_2.15` where the library has glibc's versions.
 ///
 /// # Safety
 ///
 /// As for glibc's.
-#[no_mangle]
+#[cfg_attr(not(pidfdspawn_glibc_versions), no_mangle)]
+#[cfg_attr(pidfdspawn_glibc_versions, export_name = "pidfdspawn_posix_spawn")]
 pub unsafe extern "C" fn posix_spawn(
     pid: *mut libc::pid_t,
     path: *const c_char,
@@ -1166,12 +1167,13 @@ pub unsafe extern "C" fn posix_spawn(
     })
 }
 
-/// `posix_spawnp(3)`.
+/// `posix_spawnp(3)`: `posix_spawnp@@GLIBC_2.15` where the library has glibc's versions.
 ///
 /// # Safety
 ///
 /// As for glibc's.
-#[no_mangle]
+#[cfg_attr(not(pidfdspawn_glibc_versions), no_mangle)]
+#[cfg_attr(pidfdspawn_glibc_versions, export_name = "pidfdspawn_posix_spawnp")]
 pub unsafe extern "C" fn posix_spawnp(
     pid: *mut libc::pid_t,
     file: *const c_char,
@@ -1235,6 +1237,98 @@ pub unsafe extern "C" fn pidfd_spawnp(
         spawn(Out::Pidfd(pidfd), file, fa, attr, argv, envp, true, next)
     })
 }
+
+/// `posix_spawn@GLIBC_2.2.5` and `posix_spawnp@GLIBC_2.2.5`, the versions programs linked
+/// before glibc 2.15 call: their child runs an executable without `#!` through `/bin/sh` when
+/// its exec fails with `ENOEXEC`. An embryo's start cannot retry its exec that way without
+/// running the file actions twice, so these always go to the next definition of the same version.
+///
+/// # Safety
+///
+/// The arguments of `posix_spawn()`, valid as it requires them.
+unsafe fn spawn_compat(
+    compat: &(AtomicUsize, &CStr),
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    fa: *const FileActions,
+    attr: *const Attr,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    let _scope = SpawnScope::enter();
+    FALLBACK_SPAWNS.fetch_add(1, Ordering::Relaxed);
+    debug("the pre-2.15 version of posix_spawn, whose child runs /bin/sh on ENOEXEC");
+    let (cache, name) = compat;
+    let mut addr = cache.load(Ordering::Relaxed);
+    if addr == 0 {
+        // SAFETY: dlvsym() with RTLD_NEXT and NUL-terminated names.
+        addr = unsafe { libc::dlvsym(libc::RTLD_NEXT, name.as_ptr(), c"GLIBC_2.2.5".as_ptr()) }
+            as usize;
+        if addr == 0 {
+            addr = 1;
+        }
+        cache.store(addr, Ordering::Relaxed);
+    }
+    if addr == 1 {
+        return libc::ENOSYS;
+    }
+    // SAFETY: `addr` is the next definition of this version, with posix_spawn()'s signature.
+    let f = unsafe { core::mem::transmute::<usize, SpawnFn>(addr) };
+    // SAFETY: The caller's arguments, passed on.
+    unsafe { f(pid, path, fa, attr, argv, envp) }
+}
+
+/// `posix_spawn@GLIBC_2.2.5` (see [`spawn_compat`]).
+///
+/// # Safety
+///
+/// As for glibc's.
+#[no_mangle]
+pub unsafe extern "C" fn pidfdspawn_posix_spawn_compat(
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    fa: *const FileActions,
+    attr: *const Attr,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    static NEXT: (AtomicUsize, &CStr) = (AtomicUsize::new(0), c"posix_spawn");
+    // SAFETY: The caller's arguments, passed on.
+    guard(libc::EINVAL, || unsafe {
+        spawn_compat(&NEXT, pid, path, fa, attr, argv, envp)
+    })
+}
+
+/// `posix_spawnp@GLIBC_2.2.5` (see [`spawn_compat`]).
+///
+/// # Safety
+///
+/// As for glibc's.
+#[no_mangle]
+pub unsafe extern "C" fn pidfdspawn_posix_spawnp_compat(
+    pid: *mut libc::pid_t,
+    file: *const c_char,
+    fa: *const FileActions,
+    attr: *const Attr,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    static NEXT: (AtomicUsize, &CStr) = (AtomicUsize::new(0), c"posix_spawnp");
+    // SAFETY: The caller's arguments, passed on.
+    guard(libc::EINVAL, || unsafe {
+        spawn_compat(&NEXT, pid, file, fa, attr, argv, envp)
+    })
+}
+
+// Both versions of both names, as glibc has them; build.rs's link defines the version nodes.
+// The default (`@@`) is what a program linked since glibc 2.15 and `dlsym()` find.
+#[cfg(all(pidfdspawn_glibc_versions, not(test)))]
+core::arch::global_asm!(
+    ".symver pidfdspawn_posix_spawn, posix_spawn@@GLIBC_2.15",
+    ".symver pidfdspawn_posix_spawnp, posix_spawnp@@GLIBC_2.15",
+    ".symver pidfdspawn_posix_spawn_compat, posix_spawn@GLIBC_2.2.5",
+    ".symver pidfdspawn_posix_spawnp_compat, posix_spawnp@GLIBC_2.2.5",
+);
 
 #[cfg(test)]
 mod tests {

@@ -315,3 +315,28 @@ fn closefrom_then_other_actions() {
         assert_eq!(via, embryo_route(1), "{scenario}");
     }
 }
+
+#[test]
+fn pre_2_15_binaries_keep_their_posix_spawn() {
+    // c/compat.c is bound to posix_spawn@GLIBC_2.2.5 and posix_spawnp@GLIBC_2.2.5, whose child
+    // runs a file without #! through /bin/sh, and to today's versions, which return ENOEXEC.
+    let exe = env!("PIDFDSPAWN_COMPAT");
+    let (plain, plain_err) = run(Command::new(exe), false, "compat");
+    let (pre, pre_err) = run(Command::new(exe), true, "compat under LD_PRELOAD");
+    assert!(plain_err.is_empty(), "{plain_err}");
+    assert_eq!(plain, pre, "glibc and libpidfdspawn differ");
+    assert!(
+        pre.starts_with(
+            "posix_spawn@GLIBC_2.2.5: ret 0, exit 0, output \"ran by a shell with arg1\"\n\
+             posix_spawn@@GLIBC_2.15: ret Exec format error\n"
+        ),
+        "{pre}"
+    );
+    // The old versions always go to glibc's; today's take the embryo where there is one.
+    let want = if required() {
+        "via embryo=2 fallback=2"
+    } else {
+        "via embryo=0 fallback=4"
+    };
+    assert_eq!(pre_err.trim(), want);
+}
