@@ -27,20 +27,34 @@ fn build(src: &str, name: &str, var: &str) {
 }
 
 /// Whether the cdylib is linked by rust-lld, rustc's default linker on x86-64 Linux since
-/// 1.90, which takes a version script of ours beside rustc's own (GNU ld refuses the pair).
+/// 1.90 where its sysroot ships it (rustup's does, Debian's does not), which takes a version
+/// script of ours beside rustc's own; GNU ld refuses the pair.
 fn links_with_lld() -> bool {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("-vV").output() else {
+    let field = |args: &[&str], key: &str| -> Option<String> {
+        let out = Command::new(&rustc).args(args).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if key.is_empty() {
+            return Some(text.trim().to_owned());
+        }
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_owned())
+    };
+    let minor =
+        field(&["-vV"], "release: 1.").and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    let (Some(host), Some(sysroot)) =
+        (field(&["-vV"], "host:"), field(&["--print", "sysroot"], ""))
+    else {
         return false;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let minor = text
-        .lines()
-        .find_map(|l| l.strip_prefix("release: 1."))
-        .and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    let lld = PathBuf::from(sysroot)
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/gcc-ld/ld.lld");
     // A linker chosen by hand (RUSTFLAGS) may be GNU ld: no versions then.
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    minor.is_some_and(|m| m >= 90) && !flags.contains("linker")
+    minor.is_some_and(|m| m >= 90) && lld.exists() && !flags.contains("linker")
 }
 
 fn versioned_link() {
@@ -68,7 +82,13 @@ fn main() {
     build("c/compat.c", "compat", "PIDFDSPAWN_COMPAT");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let target_env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if arch == "x86_64" && target_env == "gnu" && links_with_lld() {
+    let versions = arch == "x86_64" && target_env == "gnu" && links_with_lld();
+    if versions {
         versioned_link();
     }
+    // For the tests: whether this build has glibc's versions.
+    println!(
+        "cargo:rustc-env=PIDFDSPAWN_GLIBC_VERSIONS={}",
+        u8::from(versions)
+    );
 }

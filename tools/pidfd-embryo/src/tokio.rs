@@ -114,11 +114,31 @@ impl Child {
     }
 
     /// The child's pid in the caller's pid namespace.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn_tokio()?;
+    /// assert!(child.id() > 1);
+    /// child.wait().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> u32 {
         self.inner.id()
     }
 
     /// How the child was started.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn_tokio()?;
+    /// assert_eq!(child.backend(), pidfd_embryo::Command::backend());
+    /// child.wait().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn backend(&self) -> crate::Backend {
         self.inner.backend()
     }
@@ -150,12 +170,33 @@ impl Child {
     }
 
     /// Reaps the child if it has ended; `None` if it still runs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn_tokio()?;
+    /// assert_eq!(child.try_wait()?, None);
+    /// child.kill().await?;
+    /// assert!(child.try_wait()?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         self.inner.try_wait()
     }
 
     /// Sends SIGKILL through the pidfd; `Ok(())` once the child has ended, as in std. Use
     /// [`Child::wait`] to reap it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut child = pidfd_embryo::Command::new("/bin/sleep").arg("60").spawn_tokio()?;
+    /// child.start_kill()?;
+    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGKILL));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start_kill(&mut self) -> io::Result<()> {
         self.inner.kill()
     }
@@ -179,6 +220,21 @@ impl Child {
 
     /// Waits for the child to end, reading its stdout and stderr pipes to their end meanwhile;
     /// stdin is closed first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use pidfd_embryo::{Command, Stdio};
+    /// let child = Command::new("/bin/sh")
+    ///     .args(["-c", "echo out; echo err >&2"])
+    ///     .stdout(Stdio::Piped)
+    ///     .stderr(Stdio::Piped)
+    ///     .spawn_tokio()?;
+    /// let out = child.wait_with_output().await?;
+    /// assert_eq!((&out.stdout[..], &out.stderr[..]), (&b"out\n"[..], &b"err\n"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait_with_output(mut self) -> io::Result<Output> {
         drop(self.stdin.take());
         let read = |pipe: Option<Box<dyn ::tokio::io::AsyncRead + Unpin + Send>>| async move {
@@ -205,6 +261,16 @@ impl Child {
     }
 
     /// The child's pidfd, as [`crate::Child::pidfd`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut child = pidfd_embryo::Command::new("/bin/true").spawn_tokio()?;
+    /// assert!(child.pidfd().is_some());
+    /// child.wait().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.pidfd.as_ref().map(|fd| fd.get_ref().as_fd())
     }

@@ -320,6 +320,12 @@ fn closefrom_then_other_actions() {
 fn pre_2_15_binaries_keep_their_posix_spawn() {
     // c/compat.c is bound to posix_spawn@GLIBC_2.2.5 and posix_spawnp@GLIBC_2.2.5, whose child
     // runs a file without #! through /bin/sh, and to today's versions, which return ENOEXEC.
+    assert_eq!(
+        env!("PIDFDSPAWN_GLIBC_VERSIONS"),
+        "1",
+        "libpidfdspawn was built without glibc's symbol versions (its cdylib was not linked by \
+         rust-lld): a program linked before glibc 2.15 would get today's posix_spawn"
+    );
     let exe = env!("PIDFDSPAWN_COMPAT");
     let (plain, plain_err) = run(Command::new(exe), false, "compat");
     let (pre, pre_err) = run(Command::new(exe), true, "compat under LD_PRELOAD");
