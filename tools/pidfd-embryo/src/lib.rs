@@ -340,8 +340,10 @@ pub fn errno(err: &io::Error) -> Option<i32> {
 pub struct Command {
     program: OsString,
     args: Vec<OsString>,
-    env: Option<Vec<OsString>>,
-    /// What [`Command::get_envs`] reports: each variable set (`Some`) or removed (`None`).
+    /// Whether the child's environment starts empty rather than as the caller's at spawn time.
+    env_cleared: bool,
+    /// The variables set (`Some`) or removed (`None`) over that start, in order; what
+    /// [`Command::get_envs`] reports.
     env_changes: Vec<(OsString, Option<OsString>)>,
     kill_on_drop: bool,
     cwd: Option<PathBuf>,
@@ -485,10 +487,7 @@ impl std::fmt::Debug for Command {
         f.debug_struct("Command")
             .field("program", &self.program)
             .field("args", &&self.args[1..])
-            .field(
-                "env_cleared",
-                &(self.env.is_some() && self.env_changes.is_empty()),
-            )
+            .field("env_cleared", &self.env_cleared)
             .field("env_changed", &envs)
             .field("cwd", &self.cwd)
             .field("stdio", &self.stdio)
@@ -522,7 +521,7 @@ impl Command {
         Command {
             args: vec![program.clone()],
             program,
-            env: None,
+            env_cleared: false,
             env_changes: Vec::new(),
             kill_on_drop: false,
             cwd: None,
@@ -583,33 +582,37 @@ impl Command {
         self
     }
 
-    fn env_mut(&mut self) -> &mut Vec<OsString> {
-        self.env.get_or_insert_with(|| {
-            std::env::vars_os()
-                .map(|(k, v)| {
-                    let mut kv = k;
-                    kv.push("=");
-                    kv.push(v);
-                    kv
-                })
-                .collect()
-        })
+    /// The child's environment as `KEY=VALUE` strings: the caller's as it is now (or none after
+    /// [`Command::env_clear`]), with the changes applied, as std builds it at each spawn.
+    fn env_list(&self) -> Vec<OsString> {
+        let mut vars: Vec<(OsString, OsString)> = if self.env_cleared {
+            Vec::new()
+        } else {
+            std::env::vars_os().collect()
+        };
+        for (k, v) in &self.env_changes {
+            vars.retain(|(key, _)| key != k);
+            if let Some(v) = v {
+                vars.push((k.clone(), v.clone()));
+            }
+        }
+        vars.into_iter()
+            .map(|(k, v)| {
+                let mut kv = k;
+                kv.push("=");
+                kv.push(v);
+                kv
+            })
+            .collect()
     }
 
-    /// Sets an environment variable. The environment starts as the caller's.
+    /// Sets an environment variable. The environment starts as the caller's at spawn time.
     ///
     /// ```
     /// pidfd_embryo::Command::new("env").env("LANG", "C");
     /// ```
     pub fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(&mut self, key: K, value: V) -> &mut Self {
         self.note_env(key.as_ref(), Some(value.as_ref()));
-        let key = key.as_ref().as_bytes().to_vec();
-        let env = self.env_mut();
-        env.retain(|kv| !kv.as_bytes().starts_with(&[key.as_slice(), b"="].concat()));
-        let mut kv = OsString::from(OsStr::from_bytes(&key));
-        kv.push("=");
-        kv.push(value);
-        env.push(kv);
         self
     }
 
@@ -620,9 +623,6 @@ impl Command {
     /// ```
     pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Self {
         self.note_env(key.as_ref(), None);
-        let prefix = [key.as_ref().as_bytes(), b"="].concat();
-        self.env_mut()
-            .retain(|kv| !kv.as_bytes().starts_with(&prefix));
         self
     }
 
@@ -632,7 +632,7 @@ impl Command {
     /// pidfd_embryo::Command::new("env").env_clear();
     /// ```
     pub fn env_clear(&mut self) -> &mut Self {
-        self.env = Some(Vec::new());
+        self.env_cleared = true;
         self.env_changes.clear();
         self
     }
@@ -984,10 +984,10 @@ impl Command {
     /// The `PATH` a program name is searched in: the configured environment's, else the caller's,
     /// else a default.
     fn path_var(&self) -> Vec<u8> {
-        match &self.env {
-            Some(env) => env
-                .iter()
-                .find_map(|kv| kv.as_bytes().strip_prefix(b"PATH=").map(|v| v.to_vec())),
+        let set = self.env_changes.iter().rev().find(|(k, _)| k == "PATH");
+        match set {
+            Some((_, v)) => v.as_ref().map(|v| v.as_bytes().to_vec()),
+            None if self.env_cleared => None,
             None => std::env::var_os("PATH").map(|v| v.as_bytes().to_vec()),
         }
         .unwrap_or_else(|| b"/usr/local/bin:/usr/bin:/bin".to_vec())
@@ -1011,9 +1011,16 @@ impl Command {
             cand.push(b'/');
             cand.extend_from_slice(prog);
             let c = CString::new(cand).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            // A directory of that name is skipped, as execvp() skips it (EACCES, search on).
+            let is_file =
+                std::fs::metadata(OsStr::from_bytes(c.as_bytes())).is_ok_and(|m| m.is_file());
             // SAFETY: `c` is NUL-terminated.
             if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
-                return Ok(c);
+                if is_file {
+                    return Ok(c);
+                }
+                err = libc::EACCES;
+                continue;
             }
             let e = io::Error::last_os_error()
                 .raw_os_error()
@@ -1126,10 +1133,7 @@ impl Command {
             fds.push((*n, fd.try_clone()?));
         }
         let argv = sys::pack(&self.args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())?;
-        let env: Vec<OsString> = match &self.env {
-            Some(e) => e.clone(),
-            None => self.env_mut().clone(),
-        };
+        let env = self.env_list();
         let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
         let [stdin, stdout, stderr] = pipes;
 
@@ -1210,10 +1214,7 @@ impl Command {
             fds.push((*n, fd.try_clone()?));
         }
         let argv = sys::pack(&self.args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())?;
-        let env: Vec<OsString> = match &self.env {
-            Some(e) => e.clone(),
-            None => self.env_mut().clone(),
-        };
+        let env = self.env_list();
         let envp = sys::pack(&env.iter().map(|e| e.as_bytes()).collect::<Vec<_>>())?;
         self.configure_embryo(embryo.as_fd(), &name, &argv, &envp, &fds)?;
         Ok(Template {
@@ -1448,7 +1449,16 @@ impl Command {
                 }
             }
             if !self.inherit_fds {
-                // Like the embryo: only the descriptors given (glibc 2.34's closefrom action).
+                // Like the embryo: only the descriptors given. Below `above`, each number from
+                // 3 that is no target; from `above` up, everything (the moved sources too).
+                for n in 3..above {
+                    if !fds.iter().any(|(m, _)| *m == n) {
+                        // SAFETY: `fa` was initialised.
+                        chk(unsafe {
+                            libc::posix_spawn_file_actions_addclose(&mut fa, n as libc::c_int)
+                        })?;
+                    }
+                }
                 // SAFETY: `fa` was initialised.
                 chk(unsafe { add_close_from(&mut fa, above as libc::c_int) })?;
             }
@@ -1483,8 +1493,15 @@ impl Command {
                 drop(sources);
                 // SAFETY: pidfd_spawn() returned a new pidfd that nothing else owns.
                 let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-                let pid = pid_of(pidfd.as_fd())?;
-                return Ok((pid, Some(pidfd)));
+                return match pid_of(pidfd.as_fd()) {
+                    Ok(pid) => Ok((pid, Some(pidfd))),
+                    Err(e) => {
+                        // A child nobody could name: take it back rather than leave it running
+                        // unwaited for, and say why.
+                        kill_and_reap(pidfd.as_fd());
+                        Err(e)
+                    }
+                };
             }
             let mut pid = 0;
             // SAFETY: All pointers are valid and NUL-terminated where required.
@@ -1514,12 +1531,52 @@ impl Command {
     }
 }
 
-/// The pid of the process of `pidfd`, from its fdinfo.
+/// `PIDFD_GET_INFO`, `_IOWR(0xFF, 11, struct pidfd_info)` with the 64 bytes of its first version.
+const PIDFD_GET_INFO: libc::c_ulong = 0xC040_FF0B;
+
+/// The pid of the process of `pidfd`: from `PIDFD_GET_INFO` (Linux 6.13), else its fdinfo.
 fn pid_of(pidfd: BorrowedFd<'_>) -> io::Result<libc::pid_t> {
+    // The first version of `struct pidfd_info`: mask and cgroupid (`__u64`), then the pid.
+    let mut info = [0u64; 8];
+    // SAFETY: `info` is 64 writable bytes, the size the request names.
+    if unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_INFO, info.as_mut_ptr()) } == 0 {
+        let bytes = info[2].to_ne_bytes();
+        let pid = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as libc::pid_t;
+        if pid > 0 {
+            return Ok(pid);
+        }
+    }
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))?;
     info.lines()
         .find_map(|l| l.strip_prefix("Pid:")?.trim().parse().ok())
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
+}
+
+/// Kills the child of `pidfd` and reaps it.
+fn kill_and_reap(pidfd: BorrowedFd<'_>) {
+    // SAFETY: pidfd_send_signal() with a NULL siginfo reads no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            ptr::null::<u8>(),
+            0,
+        )
+    };
+    // SAFETY: An all-zero siginfo_t is valid storage.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `info` is valid storage for the result.
+    while unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED,
+        )
+    } < 0
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
 }
 
 /// A descriptor number as the C interfaces take it; `EBADF` beyond `c_int`.
@@ -1811,8 +1868,9 @@ impl Child {
     }
 
     /// The child's pidfd, readable (POLLIN) once it has ended: usable with poll, epoll and
-    /// async runtimes. `None` only for a child of the posix_spawn fallback for which no
-    /// descriptor was left once it existed.
+    /// async runtimes. `None` only for a child of the posix_spawn fallback whose pidfd could not
+    /// be opened once it existed: no descriptor left, a kernel before 5.3, or a child already
+    /// reaped by the kernel because the caller ignores SIGCHLD.
     ///
     /// # Examples
     /// ```
@@ -1905,7 +1963,9 @@ impl Child {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Ok(None);
                 }
-                std::thread::sleep(Duration::from_millis(10).min(timeout));
+                let left =
+                    deadline.map_or(timeout, |d| d.saturating_duration_since(Instant::now()));
+                std::thread::sleep(Duration::from_millis(10).min(left));
             }
         };
         loop {
@@ -2032,13 +2092,13 @@ impl Child {
     }
 }
 
-/// With [`Command::kill_on_drop`], a child that was not reaped is killed, and reaped if it is
-/// gone already; otherwise it runs on, as a dropped [`std::process::Child`] does.
+/// With [`Command::kill_on_drop`], a child that was not reaped is killed and reaped (the wait
+/// is as long as the child takes to die of SIGKILL); otherwise it runs on, as a dropped
+/// [`std::process::Child`] does.
 impl Drop for Child {
     fn drop(&mut self) {
-        if self.kill_on_drop && self.status.is_none() {
-            let _ = self.signal(libc::SIGKILL);
-            let _ = self.try_wait();
+        if self.kill_on_drop && self.status.is_none() && self.signal(libc::SIGKILL).is_ok() {
+            let _ = self.waitid(0);
         }
     }
 }
@@ -2084,7 +2144,12 @@ fn read2(a: Option<File>, b: Option<File>) -> io::Result<(Vec<u8>, Vec<u8>)> {
                     // Readable or hung up: one read cannot block.
                     let n = match f.read(&mut buf) {
                         Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e)
+                            if e.kind() == io::ErrorKind::Interrupted
+                                || e.kind() == io::ErrorKind::WouldBlock =>
+                        {
+                            continue
+                        }
                         Err(e) => return Err(e),
                     };
                     if n == 0 {

@@ -59,7 +59,9 @@ impl Command {
     /// # }
     /// ```
     pub fn spawn_tokio(&mut self) -> io::Result<Child> {
-        Child::new(self.spawn()?)
+        // Checked before the child exists: after, an error would leave it running unwaited.
+        runtime()?;
+        Ok(Child::new(self.spawn()?))
     }
 
     /// Runs the program to its end, as [`Command::output`] does, awaiting it on tokio.
@@ -75,42 +77,47 @@ impl Command {
     /// ```
     pub async fn output_tokio(&mut self) -> io::Result<Output> {
         use StdioDefault::*;
-        Child::new(self.spawn_with([Null, Piped, Piped])?)?
+        runtime()?;
+        Child::new(self.spawn_with([Null, Piped, Piped])?)
             .wait_with_output()
             .await
     }
 }
 
+/// `Ok` within a tokio runtime, whose reactor the pidfd and the pipes are registered with.
+fn runtime() -> io::Result<()> {
+    ::tokio::runtime::Handle::try_current()
+        .map(drop)
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
 impl Child {
-    fn new(mut inner: crate::Child) -> io::Result<Self> {
-        let pidfd = match inner.pidfd() {
-            Some(fd) => {
-                let fd = fd.try_clone_to_owned()?;
-                // SAFETY: An `OwnedFd` stays open, and its number the same, for as long as the
-                // `AsyncFd` owns it.
-                Some(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?)
-            }
-            None => None,
-        };
-        Ok(Child {
+    /// Wraps a started child. Never fails, since the child exists: a pidfd or a pipe that
+    /// cannot be registered with the reactor leaves the child waited for by polling, and the
+    /// pipe closed (its end of it sees EOF or EPIPE).
+    fn new(mut inner: crate::Child) -> Self {
+        let pidfd = inner.pidfd().and_then(|fd| {
+            let fd = fd.try_clone_to_owned().ok()?;
+            // SAFETY: An `OwnedFd` stays open, and its number the same, for as long as the
+            // `AsyncFd` owns it.
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
+        });
+        Child {
             stdin: inner
                 .stdin
                 .take()
-                .map(|f| ChildStdin::from_std(OwnedFd::from(f).into()))
-                .transpose()?,
+                .and_then(|f| ChildStdin::from_std(OwnedFd::from(f).into()).ok()),
             stdout: inner
                 .stdout
                 .take()
-                .map(|f| ChildStdout::from_std(OwnedFd::from(f).into()))
-                .transpose()?,
+                .and_then(|f| ChildStdout::from_std(OwnedFd::from(f).into()).ok()),
             stderr: inner
                 .stderr
                 .take()
-                .map(|f| ChildStderr::from_std(OwnedFd::from(f).into()))
-                .transpose()?,
+                .and_then(|f| ChildStderr::from_std(OwnedFd::from(f).into()).ok()),
             inner,
             pidfd,
-        })
+        }
     }
 
     /// The child's pid in the caller's pid namespace.

@@ -17,6 +17,8 @@
  *                and an adddup2 onto the lowest descriptors
  *   closefrom_low  fd 0 closed too; addclosefrom_np(2), then an addopen
  *                onto 0 and an adddup2 onto 2
+ *   empty_path   an addopen that creates a file, then an empty path: the
+ *                child runs its file actions before its exec fails
  *
  * Usage: cases SCENARIO
  */
@@ -285,6 +287,28 @@ static int closefrom_then_open(int low)
 	return 0;
 }
 
+static int empty_path(void)
+{
+	char path[] = "/tmp/pidfdspawn-empty-path-XXXXXX";
+	posix_spawn_file_actions_t fa;
+	int fd, ret;
+	pid_t pid;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return 2;
+	close(fd);
+	unlink(path);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 3, path, O_WRONLY | O_CREAT, 0600);
+	ret = posix_spawn(&pid, "", &fa, NULL, true_argv, environ);
+	printf("ret %s\n", ret ? strerror(ret) : "0");
+	printf("file the action creates: %s\n", access(path, F_OK) ? "absent" : "present");
+	unlink(path);
+	posix_spawn_file_actions_destroy(&fa);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = argc > 1 ? argv[1] : "";
@@ -306,8 +330,10 @@ int main(int argc, char **argv)
 		ret = closefrom_then_open(0);
 	else if (!strcmp(s, "closefrom_low"))
 		ret = closefrom_then_open(1);
+	else if (!strcmp(s, "empty_path"))
+		ret = empty_path();
 	else {
-		fprintf(stderr, "usage: cases emfile|pidns|cancel|fork|errno|dup2_closed|closefrom|closefrom_low\n");
+		fprintf(stderr, "usage: cases emfile|pidns|cancel|fork|errno|dup2_closed|closefrom|closefrom_low|empty_path\n");
 		return 2;
 	}
 	fflush(stdout);

@@ -11,7 +11,8 @@
 //! starts an embryo; anything else, and every spawn on a kernel without the syscalls, goes to the
 //! next definition (`RTLD_NEXT`, normally glibc's), so the semantics never change silently. A
 //! spawn with `POSIX_SPAWN_SETCGROUP` that the next definition cannot honour (glibc before 2.39)
-//! fails with `ENOSYS` instead of starting a child outside the cgroup.
+//! fails, with the embryo's error if the kernel gave one and `ENOSYS` otherwise, instead of
+//! starting a child outside the cgroup.
 //!
 //! The file-action functions call glibc's, so the object stays a valid glibc object for that
 //! fallback, and record each action in a table keyed by the object's address; glibc's private
@@ -29,6 +30,7 @@
 //! the environment, each fallback prints its reason on stderr.
 
 use pidfd_embryo::sys::{self, FileActionType};
+use std::io::Write as _;
 use std::{
     cell::UnsafeCell,
     ffi::{c_char, c_int, CStr, CString},
@@ -41,6 +43,8 @@ use std::{
 type FileActions = libc::posix_spawn_file_actions_t;
 type Attr = libc::posix_spawnattr_t;
 
+/// The flag `sched_getscheduler()` or's into a policy set with it.
+const SCHED_RESET_ON_FORK: c_int = 0x4000_0000;
 /// glibc's `POSIX_SPAWN_USEVFORK`: a hint, ignored since glibc 2.24.
 const POSIX_SPAWN_USEVFORK: c_int = 0x40;
 /// glibc's `POSIX_SPAWN_SETSID`.
@@ -118,6 +122,24 @@ impl<T> Table<T> {
         register_atfork();
         self.acquire();
         TableGuard(self)
+    }
+
+    /// The lock, if it can be had soon: a spawn that finds it held for long (by the thread a
+    /// signal handler interrupted, or by a lower-priority thread that a SCHED_FIFO caller keeps
+    /// off the CPU) goes to glibc rather than wait for ever.
+    fn try_lock(&self) -> Option<TableGuard<'_, T>> {
+        register_atfork();
+        for _ in 0..1000 {
+            if self
+                .busy
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return Some(TableGuard(self));
+            }
+            std::thread::yield_now();
+        }
+        None
     }
 }
 
@@ -206,11 +228,21 @@ extern "C" fn fork_done() {
 
 /// Registers the fork handlers once, on first use of a table rather than at load time.
 fn register_atfork() {
-    static DONE: AtomicBool = AtomicBool::new(false);
-    if !DONE.swap(true, Ordering::AcqRel) {
-        // SAFETY: The handlers are `extern "C"` functions that live as long as the process (a
-        // preloaded library is never unloaded).
-        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_done), Some(fork_done)) };
+    // 0: not yet; 1: being registered; 2: registered. No thread takes a table's lock before the
+    // handlers are in place, so a fork() never copies a lock they would not have released.
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    match STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: The handlers are `extern "C"` functions that live as long as the process
+            // (a preloaded library is never unloaded).
+            unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_done), Some(fork_done)) };
+            STATE.store(2, Ordering::Release);
+        }
+        Err(_) => {
+            while STATE.load(Ordering::Acquire) != 2 {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
@@ -264,7 +296,11 @@ fn debug(reason: &str) {
         ON.store(on, Ordering::Relaxed);
     }
     if on == 2 {
-        eprintln!("pidfdspawn: not through an embryo: {reason}");
+        // Never a panic for a stderr that cannot be written.
+        let _ = writeln!(
+            std::io::stderr(),
+            "pidfdspawn: not through an embryo: {reason}"
+        );
     }
 }
 
@@ -290,6 +326,10 @@ const PTHREAD_CANCEL_DISABLE: c_int = 1;
 
 /// For the length of a spawn: cancellation disabled (posix_spawn() is not a cancellation point,
 /// and a cancellation's unwinding must never reach Rust frames), and `errno` put back as it was.
+///
+/// With asynchronous cancellation enabled (`PTHREAD_CANCEL_ASYNCHRONOUS`), a cancel pending
+/// when the state is restored acts at once; POSIX allows only async-cancel-safe calls in that
+/// mode, which posix_spawn() is not, so such a caller is outside the rules already.
 struct SpawnScope {
     cancel_state: c_int,
     errno: c_int,
@@ -858,7 +898,8 @@ unsafe fn embryo_spawn(
         return Road::Fallback("the kernel has no pidfd_config()", None);
     }
     if path.is_null() {
-        return Road::Failed(libc::EFAULT);
+        // glibc's child runs the file actions before its exec fails (EFAULT): let it.
+        return Road::Fallback("a NULL path", None);
     }
     let mut flags: libc::c_short = 0;
     let mut pgroup: libc::pid_t = 0;
@@ -890,7 +931,10 @@ unsafe fn embryo_spawn(
     let list = if fa.is_null() {
         Vec::new()
     } else {
-        match actions().get(fa as usize) {
+        let Some(table) = ACTIONS.try_lock() else {
+            return Road::Fallback("the library's table stayed busy", None);
+        };
+        match table.get(fa as usize) {
             Some(l) => l.clone(),
             None => return Road::Fallback("a file-actions object this library did not see", None),
         }
@@ -898,7 +942,8 @@ unsafe fn embryo_spawn(
     // SAFETY: `path` is a NUL-terminated string.
     let name = unsafe { CStr::from_ptr(path) };
     if name.is_empty() {
-        return Road::Failed(libc::ENOENT);
+        // As for NULL: the file actions first, then ENOENT, in glibc's child.
+        return Road::Fallback("an empty path", None);
     }
     // posix_spawnp(): the child searches the caller's PATH (glibc's default without one), after
     // its file actions, with execvp()'s rules.
@@ -922,6 +967,19 @@ unsafe fn embryo_spawn(
 
     // No embryo, no child: whatever the reason (EMFILE with a full table, which glibc's spawn
     // does not need a descriptor for; ENOSYS or EINVAL without PIDFD_EMPTY; ENOMEM), glibc answers.
+    // SETSCHEDULER: sched_setscheduler(0, policy, param); SETSCHEDPARAM alone:
+    // sched_setparam(0, param), which keeps the policy the child inherits (ours).
+    let sched_policy = if flags & libc::POSIX_SPAWN_SETSCHEDULER != 0 {
+        policy
+    } else {
+        // SAFETY: sched_getscheduler(0) reads nothing.
+        let ours = unsafe { libc::sched_getscheduler(0) };
+        if ours < 0 {
+            return Road::Fallback("sched_getscheduler() failed", None);
+        }
+        // SCHED_RESET_ON_FORK comes or'ed in: a flag of sched_setattr(), not a policy.
+        ours & !SCHED_RESET_ON_FORK
+    };
     let embryo = match sys::pidfd_open_empty(0) {
         Ok(embryo) => embryo,
         Err(e) => return Road::Fallback("pidfd_open(PIDFD_EMPTY) failed", e.raw_os_error()),
@@ -953,15 +1011,11 @@ unsafe fn embryo_spawn(
             sys::set_flag(fd, c"resetids")?;
         }
         if flags & (libc::POSIX_SPAWN_SETSCHEDULER | libc::POSIX_SPAWN_SETSCHEDPARAM) != 0 {
-            // SETSCHEDULER: sched_setscheduler(0, policy, param); SETSCHEDPARAM alone:
-            // sched_setparam(0, param), which keeps the policy the child inherits (ours).
-            let policy = if flags & libc::POSIX_SPAWN_SETSCHEDULER != 0 {
-                policy
-            } else {
-                // SAFETY: sched_getscheduler(0) reads nothing.
-                unsafe { libc::sched_getscheduler(0) }
-            };
-            sys::set_binary(fd, c"sched", &sched_attr(policy, param.sched_priority))?;
+            sys::set_binary(
+                fd,
+                c"sched",
+                &sched_attr(sched_policy, param.sched_priority),
+            )?;
         }
         if flags & libc::POSIX_SPAWN_SETPGROUP != 0 {
             let v = CString::new(pgroup.to_string()).expect("a number has no NUL");

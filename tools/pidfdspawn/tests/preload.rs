@@ -346,3 +346,14 @@ fn pre_2_15_binaries_keep_their_posix_spawn() {
     };
     assert_eq!(pre_err.trim(), want);
 }
+
+#[test]
+fn empty_path_runs_the_file_actions() {
+    // glibc's child runs its file actions, then its exec fails with ENOENT: the file exists.
+    let (out, via) = case("empty_path");
+    assert!(
+        out.starts_with("ret No such file or directory\nfile the action creates: present\n"),
+        "{out}"
+    );
+    assert_eq!(via, "via embryo=0 fallback=1");
+}
