@@ -79,7 +79,7 @@ enum Action {
 ///
 /// A `std::sync::Mutex` held by another thread when a thread forks stays held in the child,
 /// whose next file-action call would then wait for ever. The library registers `fork()`
-/// handlers (`pthread_atfork()`, on first use of a table) that take every table's lock before
+/// handlers (`pthread_atfork()`, when the library is loaded) that take every table's lock before
 /// the fork and release it on both sides after, as glibc does for its own locks.
 ///
 /// # Invariants
@@ -119,7 +119,6 @@ impl<T> Table<T> {
     }
 
     fn lock(&self) -> TableGuard<'_, T> {
-        register_atfork();
         self.acquire();
         TableGuard(self)
     }
@@ -128,7 +127,6 @@ impl<T> Table<T> {
     /// signal handler interrupted, or by a lower-priority thread that a SCHED_FIFO caller keeps
     /// off the CPU) goes to glibc rather than wait for ever.
     fn try_lock(&self) -> Option<TableGuard<'_, T>> {
-        register_atfork();
         for _ in 0..1000 {
             if self
                 .busy
@@ -226,25 +224,21 @@ extern "C" fn fork_done() {
     ACTIONS.release();
 }
 
-/// Registers the fork handlers once, on first use of a table rather than at load time.
-fn register_atfork() {
-    // 0: not yet; 1: being registered; 2: registered. No thread takes a table's lock before the
-    // handlers are in place, so a fork() never copies a lock they would not have released.
-    static STATE: AtomicU8 = AtomicU8::new(0);
-    match STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => {
-            // SAFETY: The handlers are `extern "C"` functions that live as long as the process
-            // (a preloaded library is never unloaded).
-            unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_done), Some(fork_done)) };
-            STATE.store(2, Ordering::Release);
-        }
-        Err(_) => {
-            while STATE.load(Ordering::Acquire) != 2 {
-                std::thread::yield_now();
-            }
-        }
-    }
+/// Registers the fork handlers when the library is loaded, before any thread can use a table.
+///
+/// Registering on first use instead raced fork(): a fork() in another thread while the first
+/// user was registering left the child waiting for a registration that no thread of its own
+/// would finish, and a fork() just before could copy a lock that no handler released. One
+/// `pthread_atfork()` call is all the library does at load time.
+extern "C" fn register_atfork() {
+    // SAFETY: The handlers are `extern "C"` functions that live as long as the process (a
+    // preloaded library is never unloaded).
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_done), Some(fork_done)) };
 }
+
+#[used]
+#[link_section = ".init_array"]
+static REGISTER_ATFORK: extern "C" fn() = register_atfork;
 
 /// Looks up the next definition of a symbol once, and returns it as `$ty`.
 macro_rules! next {
