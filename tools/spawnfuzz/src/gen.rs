@@ -476,6 +476,13 @@ pub fn file_action(r: &mut Rng, programs: &[Vec<u8>]) -> Action {
         2 => *r.pick(&[4096usize, 4097]),
         _ => sys::FILE_ACTION_SIZE_VER0,
     };
+    // A child's open of one of the campaign's programs never truncates it: an O_TRUNC that
+    // emptied "noop" made every later exec of it ENOEXEC, which the campaign took for a kernel
+    // error. (No draw from `r` here, so a seed's sequence stays what it was.)
+    let flags = match &path {
+        Some(p) if action == 1 && programs.contains(p) => flags & !(libc::O_TRUNC as u64),
+        _ => flags,
+    };
     Action {
         raw: sys::FileActionRaw {
             action,
